@@ -48,7 +48,7 @@ def _root(
 @app.command()
 def template(
     profile: str = typer.Option("mof-2020", "--profile", "-p", help="表样：mof-2020（财政部自评表）或 framework（共性框架评价表）。"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件路径，默认为当前目录下的标准文件名。"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件或文件夹，默认为当前文件夹下的标准文件名。"),
     force: bool = typer.Option(False, "--force", help="输出文件已存在时覆盖它。"),
 ) -> None:
     """生成一份空白的自评表模板（.xlsx），发给各单位离线填写。
@@ -62,10 +62,10 @@ def template(
 
     layout = get_layout(profile)
     path = output if output is not None else Path(layout.file_name)
+    if path.is_dir() or str(output).endswith(("/", "\\")) or path.suffix == "":
+        path = path / layout.file_name  # a folder: the standard file name inside it
     if path.suffix.lower() != ".xlsx":
         _fail(f"输出文件“{path}”的扩展名应为 .xlsx。")
-    if path.is_dir():
-        path = path / layout.file_name
     if path.exists() and not force:
         _fail(f"文件“{path}”已存在，未覆盖（它可能是已填写的表）。如确需覆盖，请加 --force。")
     try:

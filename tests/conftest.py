@@ -1,0 +1,85 @@
+"""Shared fixtures and helpers for the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "workbook_templates"
+SAMPLES = ROOT / "samples"
+MOF_TEMPLATE = TEMPLATES / "项目支出绩效自评表.xlsx"
+FRAMEWORK_TEMPLATE = TEMPLATES / "项目绩效评价表（共性框架）.xlsx"
+SEED001 = SAMPLES / "2024_乌鲁木齐市工商联_非公有制党建工作经费（共性框架）.xlsx"
+SEED000 = SAMPLES / "2021_新疆工商联_项目支出（自评表）.xlsx"
+BASE = SAMPLES / "2024_乌鲁木齐市工商联_非公有制党建工作经费（自评表）.xlsx"
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run `perfeval` as a user would (python -m, so it works in any virtual environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "perfeval_xlsx", *args],
+        cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120,
+    )
+
+
+def sheet_snapshot(path: Path) -> dict:
+    """Everything a person sees of a workbook's cells: values or formulas, merges, validations,
+    number formats, fills, locks, per sheet. Two workbooks with equal snapshots look the same."""
+    wb = openpyxl.load_workbook(path)
+    snap = {}
+    for ws in wb.worksheets:
+        cells = {}
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is None and not c.has_style:
+                    continue
+                cells[c.coordinate] = (
+                    c.value, c.number_format, c.fill.fgColor.rgb if c.fill and c.fill.fill_type else None,
+                    c.protection.locked, c.font.name, c.font.b, c.alignment.horizontal, c.alignment.wrap_text,
+                )
+        snap[ws.title] = {
+            "cells": cells,
+            "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+            "validations": sorted(
+                (str(dv.sqref), dv.type, dv.formula1, dv.formula2, dv.operator, dv.showErrorMessage, dv.prompt)
+                for dv in ws.data_validations.dataValidation
+            ),
+            "widths": {k: round(v.width, 2) for k, v in ws.column_dimensions.items() if v.width},
+            "heights": {k: round(v.height, 2) for k, v in ws.row_dimensions.items() if v.height},
+            "protected": ws.protection.sheet,
+            "freeze": ws.freeze_panes,
+            "print_titles": ws.print_title_rows,
+        }
+    return snap
+
+
+def soffice_binary() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.fixture
+def soffice() -> str:
+    """LibreOffice for opening workbooks as a person would. Skipped where absent, never in CI."""
+    binary = soffice_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have LibreOffice (soffice): .ci/run installs libreoffice-calc-nogui")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    return binary
+
+
+def convert_to_pdf(soffice: str, files: list[Path], outdir: Path) -> subprocess.CompletedProcess:
+    """Convert workbooks to PDF in one LibreOffice run, with a private profile folder."""
+    profile = outdir / "lo-profile"
+    return subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+         "--convert-to", "pdf", "--outdir", str(outdir), *map(str, files)],
+        capture_output=True, text=True, timeout=600,
+    )

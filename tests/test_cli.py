@@ -1,0 +1,63 @@
+"""The `perfeval` command as a user meets it: help, template, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import openpyxl
+
+from .conftest import run_cli
+
+
+def test_help_lists_the_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "template" in result.stdout and "自评表" in result.stdout
+
+
+def test_no_arguments_shows_help():
+    result = run_cli()
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("perfeval-xlsx ")
+
+
+def test_template_default_name_in_working_folder(tmp_path):
+    result = run_cli("template", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "项目支出绩效自评表.xlsx"
+    assert out.exists() and "已生成模板" in result.stdout
+    assert openpyxl.load_workbook(out)["自评表"]["A1"].value == "项目支出绩效自评表"
+
+
+def test_template_does_not_overwrite_a_filled_form(tmp_path):
+    out = tmp_path / "我的表.xlsx"
+    out.write_bytes(b"filled by a unit")
+    result = run_cli("template", "-o", str(out))
+    assert result.returncode == 2
+    assert "已存在" in result.stderr and "--force" in result.stderr
+    assert out.read_bytes() == b"filled by a unit"
+    assert run_cli("template", "-o", str(out), "--force").returncode == 0
+    assert openpyxl.load_workbook(out)["自评表"]["A1"].value == "项目支出绩效自评表"
+
+
+def test_unknown_profile_is_a_chinese_usage_error(tmp_path):
+    result = run_cli("template", "--profile", "hubei", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "未知的表样" in result.stderr and "mof-2020" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_option_is_a_usage_error_without_traceback():
+    result = run_cli("template", "--bogus")
+    assert result.returncode == 2
+    assert "用法错误" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_wrong_extension_is_refused(tmp_path):
+    result = run_cli("template", "-o", str(tmp_path / "表.xls"))
+    assert result.returncode == 2 and ".xlsx" in result.stderr
+    assert list(tmp_path.iterdir()) == []
