@@ -1,0 +1,473 @@
+"""Find and read the 自评表 in a workbook by its labels, never by fixed positions.
+
+Reads our own templates (with rows the unit inserted) and units' own copies of the Ministry
+layout: title rows, columns in other places, merged group cells or group names written once,
+no 指标性质/计量单位 columns (values folded as `≥800本`), spacer rows, other sheet names.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from openpyxl.utils.cell import get_column_letter
+
+from .model import Cell, Form, FundsLine, GroupLabel, Header, IndicatorRow
+from .safety import MISSING, FileProblem, cached_formula_values, inspect_file
+from .values import normalize_label, normalize_text
+
+OUTPUT_SHEETS = {"评分汇总", "评分明细", "问题清单", "填表说明"}
+
+HEADER_SYNONYMS = {
+    "project": ("项目名称",),
+    "department": ("主管部门", "主管部门及代码", "主管单位", "主管部门名称"),
+    "unit": ("实施单位", "项目实施单位", "预算单位", "项目单位", "实施单位名称"),
+    "year": ("年度", "评价年度", "预算年度", "项目年度", "所属年度", "自评年度"),
+}
+INDICATOR_SYNONYMS = {
+    "level1": ("一级指标",),
+    "level2": ("二级指标",),
+    "level3": ("三级指标", "指标名称", "绩效指标名称"),
+    "operator": ("指标性质", "计算符号", "性质", "符号", "指标方向", "比较符号", "运算符号"),
+    "target": ("年度指标值", "年度目标值", "指标值", "年初目标值", "目标值", "预期指标值", "全年指标值", "年度目标"),
+    "unit": ("计量单位", "度量单位", "单位", "指标单位"),
+    "actual": ("实际完成值", "实际值", "完成值", "全年实际值", "全年完成值", "实际完成", "实际完成数"),
+    "weight": ("分值", "权重", "指标分值", "权重分值", "标准分值", "分数"),
+    "score": ("得分", "自评得分", "实际得分", "评分", "评价得分"),
+    "reason": ("偏差原因分析及改进措施", "偏差原因分析及改进", "偏差原因", "原因分析", "偏差原因分析",
+               "未完成原因分析", "偏差原因及改进措施", "未完成原因和改进措施"),
+}
+FUNDS_SYNONYMS = {
+    "budget_initial": ("年初预算数", "年初预算"),
+    "budget": ("全年预算数", "全年预算", "预算资金", "预算数", "年度预算数", "调整后预算数"),
+    "received": ("实际到位资金", "到位资金", "资金到位数"),
+    "spent": ("全年执行数", "实际支出资金", "执行数", "全年执行", "实际支出", "全年支出数"),
+    "rate": ("执行率", "预算执行率", "资金执行率"),
+    "weight": ("分值", "权重"),
+    "score": ("得分",),
+}
+FUNDS_LINES = {
+    "total": ("年度资金总额", "资金总额", "合计", "总额", "年度资金合计"),
+    "appropriation": ("当年财政拨款", "本年财政拨款", "财政拨款", "财政资金"),
+    "carryover": ("上年结转资金", "上年结转"),
+    "other": ("其他资金", "其他"),
+}
+FOOTER_LABELS = ("总分", "合计", "总计", "总得分", "得分合计", "总分值")
+GRADE_LABELS = ("评价等级", "自评等级", "等级", "绩效等级", "自评结果")
+GOAL_LABELS = {"planned": ("预期目标", "年度预期目标"), "actual": ("实际完成情况", "年度实际完成情况", "实际完成目标")}
+_PLACEHOLDER_RE = re.compile(r"^(指标\d*|…+|\.{2,}|—+|-+|\d+)$")
+_DECLARED_WEIGHT_RE = re.compile(r"(\d+(?:\.\d+)?)分")
+_YEAR_RE = re.compile(r"(20\d{2}|19\d{2})年度?")
+ALL_LABELS = {normalize_label(s) for group in (HEADER_SYNONYMS, INDICATOR_SYNONYMS, FUNDS_SYNONYMS, FUNDS_LINES)
+              for names in group.values() for s in names} | {"年度总体目标", "项目资金", "资金来源"} | set(FOOTER_LABELS) | set(GRADE_LABELS)
+
+
+class FormNotFound(FileProblem):
+    pass
+
+
+def _match(label: str, synonyms: Iterable[str], prefix: bool = True) -> bool:
+    if not label:
+        return False
+    names = [normalize_label(s) for s in synonyms]
+    return label in names or (prefix and any(label.startswith(n) for n in names if len(n) >= 2))
+
+
+class _Grid:
+    """A worksheet as a grid of resolved values: merged cells give their anchor's value,
+    formulas their cached result."""
+
+    def __init__(self, ws, cached: dict[str, Any] | None = None):
+        self.ws = ws
+        self.title = ws.title
+        self.cached = cached or {}
+        self.anchor: dict[tuple[int, int], tuple[int, int]] = {}
+        self.ranges: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        for rng in ws.merged_cells.ranges:
+            top = (rng.min_row, rng.min_col)
+            self.ranges[top] = (rng.min_row, rng.min_col, rng.max_row, rng.max_col)
+            for r in range(rng.min_row, rng.max_row + 1):
+                for c in range(rng.min_col, rng.max_col + 1):
+                    self.anchor[(r, c)] = top
+        # only the cells that exist (a sheet may claim a million rows of formatting)
+        self.cells = ws._cells  # noqa: SLF001 - openpyxl's store of existing cells
+        self.labels: dict[int, dict[int, str]] = {}
+        for (r, c), cell in self.cells.items():
+            value = cell.value
+            if isinstance(value, str) and value.strip() and not value.startswith("="):
+                self.labels.setdefault(r, {})[c] = normalize_label(value)
+            elif self._is_formula(cell):
+                cached = self.cached.get(cell.coordinate, MISSING)
+                text = cached if isinstance(cached, str) else _formula_literal(cell.value)
+                if text:
+                    self.labels.setdefault(r, {})[c] = normalize_label(text)
+
+    @staticmethod
+    def _is_formula(cell) -> bool:
+        return cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("="))
+
+    def merged_end_col(self, r: int, c: int) -> int:
+        top = self.anchor.get((r, c))
+        return self.ranges[top][3] if top else c
+
+    def is_merged_follower(self, r: int, c: int) -> bool:
+        top = self.anchor.get((r, c))
+        return top is not None and top != (r, c)
+
+    def cell(self, r: int, c: int) -> Cell:
+        ar, ac = self.anchor.get((r, c), (r, c))
+        raw = self.cells.get((ar, ac))
+        address = f"{get_column_letter(ac)}{ar}"
+        if raw is None:
+            return Cell(self.title, address, None)
+        fmt = raw.number_format or "General"
+        if self._is_formula(raw):
+            cached = self.cached.get(raw.coordinate, MISSING)
+            if cached is MISSING:
+                return Cell(self.title, address, None, fmt, formula=True, missing_cache=True)
+            return Cell(self.title, address, cached if cached != "" else None, fmt, formula=True)
+        value = raw.value
+        if hasattr(value, "text") and not isinstance(value, str):  # rich text
+            value = str(value)
+        return Cell(self.title, address, value, fmt)
+
+    def label(self, r: int, c: int) -> str:
+        ar, ac = self.anchor.get((r, c), (r, c))
+        return self.labels.get(ar, {}).get(ac, "")
+
+    def find(self, synonyms: Iterable[str], rows: range | None = None, prefix: bool = False) -> list[tuple[int, int]]:
+        names = list(synonyms)
+        hits = []
+        for r in sorted(self.labels):
+            if rows is not None and r not in rows:
+                continue
+            for c in sorted(self.labels[r]):
+                if _match(self.labels[r][c], names, prefix):
+                    hits.append((r, c))
+        return hits
+
+    @property
+    def max_row(self) -> int:
+        return max((r for r, _ in self.cells), default=0)
+
+    @property
+    def max_col(self) -> int:
+        return max((c for _, c in self.cells), default=0)
+
+
+def _formula_literal(formula: Any) -> str:
+    """The first text literal of a formula (our 一级 labels) when it has no cached value."""
+    m = re.search(r'"([^"]+)"', str(formula))
+    return m.group(1) if m else ""
+
+
+def _indicator_header_row(grid: _Grid) -> int | None:
+    for r in sorted(grid.labels):
+        labels = list(grid.labels[r].values())
+        has = lambda key: any(_match(l, INDICATOR_SYNONYMS[key], prefix=False) for l in labels)  # noqa: E731
+        if has("weight") and (has("target") or has("actual")) and (has("level3") or has("level2")):
+            return r
+    return None
+
+
+def _columns(grid: _Grid, row: int, synonyms: dict[str, tuple[str, ...]], below: bool = True) -> dict[str, int]:
+    """Field → column of a header row: exact labels first, then labels that start with one."""
+    columns: dict[str, int] = {}
+    rows = [row, row + 1] if below else [row]
+    for strict in (True, False):
+        for r in rows:
+            for c in sorted(grid.labels.get(r, {})):
+                if grid.is_merged_follower(r, c):
+                    continue
+                label = grid.labels[r][c]
+                for key, names in synonyms.items():
+                    if key in columns or c in columns.values():
+                        continue
+                    if _match(label, names, prefix=not strict):
+                        columns[key] = c
+                        break
+        if r == row + 1 and not below:
+            break
+    return columns
+
+
+def open_workbook(path: Path):
+    """Load a workbook that passed `inspect_file`; problems become FileProblem."""
+    import openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(path, data_only=False, keep_links=False)
+    except FileProblem:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser failure is a damaged file to the user
+        name = type(exc).__name__
+        if "Entities" in name or "DTD" in name or "Forbidden" in name:
+            raise FileProblem("E-FILE-UNSAFE", "文件含有 XML 实体声明，已拒绝读取。请在 Excel/WPS 中另存为新的 .xlsx 后再提交。") from None
+        raise FileProblem("E-FILE-CORRUPT", f"文件内容无法解析（{name}），可能已损坏。请在 Excel/WPS 中打开并重新保存为 .xlsx 后再提交。") from None
+
+
+def choose_sheet(wb) -> Any:
+    candidates = []
+    for ws in wb.worksheets:
+        if ws.title in OUTPUT_SHEETS:
+            continue
+        if _indicator_header_row(_Grid(ws)) is not None:
+            candidates.append(ws)
+    visible = [ws for ws in candidates if ws.sheet_state == "visible"]
+    if len(visible) >= 1:
+        candidates = visible
+    if not candidates:
+        names = "、".join(ws.title for ws in wb.worksheets)
+        raise FormNotFound("E-NO-FORM", f"工作簿的工作表（{names}）中都找不到绩效指标表（表头应有“三级指标”“年度指标值”“实际完成值”“分值”等栏目）。请使用自评表模板填写，或检查表头文字是否被改动。")
+    if len(candidates) > 1:
+        names = "、".join(f"“{ws.title}”" for ws in candidates)
+        raise FormNotFound("E-MANY-FORMS", f"工作表 {names} 都像自评表，无法确定读取哪一张。一个文件只能提交一个项目：请把其余项目另存为单独的文件，或删除多余的工作表。")
+    return candidates[0]
+
+
+def read_form(path: str | Path) -> Form:
+    """Read the form in `path`. Raises FileProblem (with a Chinese message) when it cannot."""
+    path = Path(path)
+    inspect_file(path)
+    wb = open_workbook(path)
+    ws = choose_sheet(wb)
+    try:
+        cached = cached_formula_values(path, ws.title)
+    except Exception:  # noqa: BLE001 - no cached values: formulas will be reported
+        cached = {}
+    return read_sheet(ws, cached, str(path))
+
+
+def read_sheet(ws, cached: dict[str, Any], path: str = "") -> Form:
+    grid = _Grid(ws, cached)
+    header_row = _indicator_header_row(grid)
+    if header_row is None:
+        raise FormNotFound("E-NO-FORM", f"工作表“{ws.title}”中找不到绩效指标表。")
+    columns = _columns(grid, header_row, INDICATOR_SYNONYMS)
+    reader = _FormReader(grid, header_row, columns, path)
+    return reader.read()
+
+
+@dataclass
+class _FormReader:
+    grid: _Grid
+    header_row: int
+    columns: dict[str, int]
+    path: str
+
+    def read(self) -> Form:
+        g = self.grid
+        footer = self._footer_row()
+        funds_header = self._funds_header_row()
+        funds, funds_kind = self._funds(funds_header)
+        indicators, groups = self._indicators(footer)
+        kind = "framework" if funds_kind == "framework" or any(
+            normalize_label(x.name).rstrip("指标") in ("决策", "过程") for x in groups) else "mof-2020"
+        form = Form(
+            path=self.path, sheet=g.title, kind=kind, header=self._header(funds_header),
+            funds=funds, goals=self._goals(), indicators=indicators, groups=groups,
+            columns={k: get_column_letter(c) for k, c in self.columns.items()}, total_row=footer,
+        )
+        if footer is not None:
+            if "weight" in self.columns:
+                form.total_weight = g.cell(footer, self.columns["weight"])
+            form.total_score = self._footer_score(footer)
+            grade_hits = g.find(GRADE_LABELS, rows=range(footer, footer + 6))
+            if grade_hits:
+                form.grade = self._right_value(*grade_hits[0])
+        return form
+
+    # -- header ----------------------------------------------------------------------
+    def _right_value(self, r: int, c: int) -> Cell | None:
+        """The input cell right of a label (past the label's merged range)."""
+        nc = self.grid.merged_end_col(r, c) + 1
+        if nc > max(self.grid.max_col, nc):
+            return None
+        cell = self.grid.cell(r, nc)
+        if self.grid.label(r, nc) in ALL_LABELS:
+            return Cell(cell.sheet, cell.address, None)
+        return cell
+
+    def _header(self, funds_header: int | None) -> Header:
+        g = self.grid
+        top = funds_header or self.header_row
+        header = Header()
+        for key, names in HEADER_SYNONYMS.items():
+            hits = g.find(names, rows=range(1, top))
+            if not hits:
+                # `项目名称：XXX` written in one cell
+                for r, row in g.labels.items():
+                    if r >= top:
+                        continue
+                    for c, text in row.items():
+                        for name in names:
+                            if key != "year" and text.startswith(normalize_label(name)) and len(text) > len(name) + 1:
+                                raw = str(g.cell(r, c).value)
+                                value = re.split(r"[:：]", raw, maxsplit=1)[-1].strip()
+                                setattr(header, key, Cell(g.title, g.cell(r, c).address, value))
+                                header.labels[key] = g.cell(r, c).address
+                continue
+            r, c = hits[0]
+            header.labels[key] = g.cell(r, c).address
+            setattr(header, key, self._right_value(r, c))
+        header.year_value = self._year(header, top)
+        return header
+
+    def _year(self, header: Header, top: int) -> int | None:
+        cell = header.year
+        if cell is not None and not cell.blank:
+            text = normalize_text(cell.value)
+            m = re.match(r"^(\d{4})(?:\.0)?年?度?$", text)
+            if m and 1990 <= int(m.group(1)) <= 2100:
+                return int(m.group(1))
+        for r in sorted(self.grid.labels):
+            if r >= top:
+                break
+            for c in sorted(self.grid.labels[r]):
+                raw = self.grid.cell(r, c).value
+                m = _YEAR_RE.search(normalize_text(raw)) if isinstance(raw, str) else None
+                if m and "年度" in normalize_text(raw):
+                    if header.year is None or header.year.blank:
+                        header.year = Cell(self.grid.title, self.grid.cell(r, c).address, raw)
+                    return int(m.group(1))
+        return None
+
+    # -- funds -----------------------------------------------------------------------
+    def _funds_header_row(self) -> int | None:
+        hits = self.grid.find(FUNDS_SYNONYMS["budget"], rows=range(1, self.header_row))
+        return hits[0][0] if hits else None
+
+    def _funds(self, row: int | None) -> tuple[list[FundsLine], str]:
+        if row is None:
+            return [], "mof-2020"
+        g = self.grid
+        cols = _columns(g, row, FUNDS_SYNONYMS, below=False)
+        kind = "framework" if "received" in cols else "mof-2020"
+        first_amount = min(cols.values()) if cols else 1
+        lines: list[FundsLine] = []
+        seen: set[str] = set()
+        for r in range(row + 1, self.header_row):
+            key = label = None
+            for c in range(1, first_amount):
+                text = g.label(r, c)
+                text = re.sub(r"^其中[:：]?", "", text)
+                for k, names in FUNDS_LINES.items():
+                    if k not in seen and _match(text, names, prefix=False):
+                        key, label = k, str(g.cell(r, c).value).strip()
+                        break
+                if key:
+                    break
+            if key is None:
+                if lines and any(_match(g.label(r, c), ("年度总体目标", "预期目标"), prefix=True) for c in range(1, first_amount + 1)):
+                    break
+                continue
+            seen.add(key)
+            line = FundsLine(key=key, label=label, row=r)
+            for field_name, c in cols.items():
+                setattr(line, field_name, g.cell(r, c))
+            lines.append(line)
+        return lines, kind
+
+    def _goals(self) -> dict[str, Cell | None]:
+        g = self.grid
+        goals: dict[str, Cell | None] = {"planned": None, "actual": None}
+        anchor = g.find(("年度总体目标", "总体目标"), rows=range(1, self.header_row))
+        if not anchor:
+            return goals
+        r0 = anchor[0][0]
+        for key, names in GOAL_LABELS.items():
+            hits = g.find(names, rows=range(r0, min(r0 + 3, self.header_row)))
+            if hits:
+                r, c = hits[0]
+                below = r + 1
+                top = g.anchor.get((r, c))
+                if top:
+                    below = g.ranges[top][2] + 1
+                goals[key] = g.cell(below, c)
+        return goals
+
+    # -- indicators ------------------------------------------------------------------
+    def _footer_row(self) -> int | None:
+        g = self.grid
+        for r in sorted(g.labels):
+            if r <= self.header_row:
+                continue
+            for c, text in g.labels[r].items():
+                if text in FOOTER_LABELS or (text.startswith("总分") and len(text) <= 6):
+                    return r
+        return None
+
+    def _footer_score(self, footer: int) -> Cell | None:
+        g = self.grid
+        if "score" in self.columns:
+            cell = g.cell(footer, self.columns["score"])
+            if not cell.blank or cell.formula:
+                return cell
+        return None
+
+    def _indicators(self, footer: int | None) -> tuple[list[IndicatorRow], list[GroupLabel]]:
+        g, cols = self.grid, self.columns
+        end = footer if footer is not None else g.max_row + 1
+        rows: list[IndicatorRow] = []
+        groups: list[GroupLabel] = []
+        last = {"level1": "", "level2": ""}
+        group_anchor: tuple[int, int] | None = None
+
+        def at(r: int, key: str) -> Cell | None:
+            if key not in cols:
+                return None
+            if g.is_merged_follower(r, cols[key]) and key not in ("level1", "level2"):
+                # a value merged over several rows belongs to its first row only
+                return Cell(g.title, f"{get_column_letter(cols[key])}{r}", None)
+            return g.cell(r, cols[key])
+
+        for r in range(self.header_row + 1, end):
+            if r == self.header_row + 1 and self._is_second_header_row(r):
+                continue
+            for key in ("level1", "level2"):
+                cell = g.cell(r, cols[key]) if key in cols else None
+                if cell is None or cell.blank:
+                    continue  # written once above for several rows (merged or not)
+                last[key] = str(cell.value)
+                if key == "level1":
+                    anchor = g.anchor.get((r, cols[key]), (r, cols[key]))
+                    if anchor != group_anchor:
+                        group_anchor = anchor
+                        groups.append(GroupLabel(_group_name(last[key]), _declared_weight(last[key]), cell))
+            level3, target, actual = at(r, "level3"), at(r, "target"), at(r, "actual")
+            weight, score = at(r, "weight"), at(r, "score")
+            values = [c for c in (target, actual, weight, score) if c is not None]
+            has_values = any(not c.blank or c.missing_cache for c in values)
+            name = normalize_label(level3.value) if level3 is not None and not level3.blank else ""
+            if not has_values and (not name or _PLACEHOLDER_RE.match(name)):
+                continue  # blank, spacer, placeholder or group-header row
+            empty = Cell(g.title, "", None)
+            rows.append(IndicatorRow(
+                row=r, level1=_group_name(last["level1"]), level2=normalize_label(last["level2"]),
+                level3=level3 or Cell(g.title, f"A{r}", None), target=target or empty, actual=actual or empty,
+                weight=weight or empty, operator=at(r, "operator"), unit=at(r, "unit"),
+                score=score, reason=at(r, "reason"),
+            ))
+            if groups:
+                groups[-1].rows.append(r)
+        return rows, groups
+
+    def _is_second_header_row(self, r: int) -> bool:
+        labels = self.grid.labels.get(r, {}).values()
+        return sum(1 for l in labels if any(_match(l, names, prefix=False) for names in INDICATOR_SYNONYMS.values())) >= 2
+
+
+def _group_name(text: str) -> str:
+    name = normalize_label(text)
+    name = re.sub(r"\d+(?:\.\d+)?分$", "", name)
+    return name
+
+
+def _declared_weight(text: str) -> float | None:
+    m = _DECLARED_WEIGHT_RE.search(normalize_text(text))
+    return float(m.group(1)) if m else None

@@ -1,0 +1,61 @@
+"""Console output of check/score results with rich: one block per file, a summary line."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .findings import SEVERITY_LABEL
+
+STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+STATUS_TEXT = {"ok": "[green]通过[/]", "warnings": "[yellow]有预警[/]", "errors": "[red]有错误[/]", "unreadable": "[red]无法读取[/]"}
+
+
+def make_console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    # piped output (a log file, another program) gets a wide page rather than 80 columns
+    width = None if stream.isatty() else 140
+    return Console(file=stream, highlight=False, width=width)
+
+
+def project_line(project: dict) -> str:
+    parts = [f"项目：{project.get('name') or '（未填）'}"]
+    if project.get("unit"):
+        parts.append(f"实施单位：{project['unit']}")
+    if project.get("year"):
+        parts.append(f"年度：{project['year']}")
+    return "｜".join(parts)
+
+
+def _message_body(f) -> str:
+    prefix = f"{f.cell}："
+    return f.message[len(prefix):] if f.cell and f.message.startswith(prefix) else f.message
+
+
+def print_check_results(results, console: Console | None = None, scores: bool = False) -> None:
+    console = console or make_console()
+    for result in results:
+        console.print(f"{STATUS_TEXT[result.status]}  {escape(result.file)}")
+        if result.status != "unreadable":
+            line = project_line(result.project)
+            if scores and result.score is not None:
+                s = result.score
+                line += f"｜总分：{s.total:g}｜等级：{s.grade}"
+            console.print(f"  {escape(line)}")
+        if result.findings:
+            table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False, expand=False)
+            table.add_column("级别", no_wrap=True)
+            table.add_column("单元格", no_wrap=True)
+            table.add_column("代码", no_wrap=True)
+            table.add_column("说明", overflow="fold")
+            for f in result.findings:
+                style = STYLE[f.severity]
+                table.add_row(f"  [{style}]{SEVERITY_LABEL[f.severity]}[/]", f.cell or "—", f"[dim]{f.code}[/]", escape(_message_body(f)))
+            console.print(table)
+        console.print()
+    counts = {k: sum(1 for r in results if r.status == k) for k in ("ok", "warnings", "errors", "unreadable")}
+    console.print(f"共 {len(results)} 个文件：通过 {counts['ok']}，有预警 {counts['warnings']}，"
+                  f"有错误 {counts['errors']}，无法读取 {counts['unreadable']}。")

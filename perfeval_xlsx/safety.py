@@ -1,0 +1,162 @@
+"""Before openpyxl sees a file: is it an .xlsx at all, is it safe to open, what do formulas hold.
+
+- The file type is told by its bytes, not its name: an .xls/.et (OLE), an encrypted workbook
+  (OLE with an EncryptedPackage stream), an .ods, a CSV or random bytes each get one clear
+  finding instead of a traceback.
+- A zip whose members declare an absurd uncompressed size or ratio (a zip bomb) is refused
+  before anything is inflated; zipfile never inflates past a member's declared size, so the
+  declared sizes bound the memory used.
+- XML with a DOCTYPE (entity expansion, "billion laughs") is refused; defusedxml, installed
+  as a dependency, makes openpyxl refuse it as well.
+- openpyxl gives either formulas or cached values, not both; `cached_formula_values` reads
+  the cached results of formula cells of one sheet straight from its XML, so one load serves.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from defusedxml import ElementTree as SafeET
+
+MAX_TOTAL_UNCOMPRESSED = 300 * 1024 * 1024  # 300 MB: a real 自评表 is well under 1 MB
+MAX_MEMBER_UNCOMPRESSED = 150 * 1024 * 1024
+MAX_RATIO = 200  # uncompressed / compressed, for members over 1 MB
+MAX_MEMBERS = 5000
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+MISSING = object()  # a formula cell with no cached value
+
+
+@dataclass
+class FileProblem(Exception):
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def inspect_file(path: Path) -> None:
+    """Raise FileProblem unless `path` looks like a safe .xlsx/.xlsm workbook."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise FileProblem("E-FILE-IO", f"无法打开文件：{exc.strerror or exc}。请确认文件存在、未被其他程序占用。") from None
+    suffix = path.suffix.lower()
+    if size == 0:
+        raise FileProblem("E-FILE-CORRUPT", "文件是空的（0 字节）。请重新保存或重新提交这份表。")
+    if head.startswith(OLE_MAGIC):
+        data = path.read_bytes() if size < 50 * 1024 * 1024 else b""
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise FileProblem("E-FILE-ENCRYPTED", "工作簿设置了打开密码，无法读取。请在 Excel/WPS 中取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后另存为 .xlsx 再提交。")
+        raise FileProblem("E-FILE-FORMAT", "这是旧版 Excel（.xls）或 WPS（.et）格式的文件。请在 Excel/WPS 中打开，另存为 .xlsx（Excel 工作簿）后再提交。")
+    if not head.startswith(b"PK"):
+        if suffix == ".csv" or _looks_like_text(path):
+            raise FileProblem("E-FILE-FORMAT", "这是文本/CSV 文件，不是 Excel 工作簿。请使用自评表模板填写，保存为 .xlsx 后再提交。")
+        raise FileProblem("E-FILE-FORMAT", "文件内容不是 Excel 工作簿（可能扩展名被改过或文件已损坏）。请在 Excel/WPS 中打开原表，另存为 .xlsx 后再提交。")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            if "mimetype" in names and "content.xml" in names:
+                raise FileProblem("E-FILE-FORMAT", "这是 OpenDocument 表格（.ods）。请在 LibreOffice/WPS 中另存为 .xlsx（Excel 2007-365）后再提交。")
+            _check_zip_sizes(infos)
+            if "xl/workbook.xml" not in names:
+                if "word/document.xml" in names:
+                    raise FileProblem("E-FILE-FORMAT", "这是 Word 文档，不是 Excel 工作簿。请使用自评表模板（.xlsx）填写。")
+                raise FileProblem("E-FILE-FORMAT", "压缩包中没有 Excel 工作簿的内容。请在 Excel/WPS 中打开原表，另存为 .xlsx 后再提交。")
+            for info in infos:
+                if info.filename.endswith((".xml", ".rels", ".vml")):
+                    _check_no_doctype(zf, info)
+    except zipfile.BadZipFile:
+        raise FileProblem("E-FILE-CORRUPT", "文件不完整或已损坏（可能未传输完整）。请在 Excel/WPS 中重新保存后再提交。") from None
+    except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
+        raise FileProblem("E-FILE-CORRUPT", f"文件无法解压（{type(exc).__name__}），可能已损坏。请在 Excel/WPS 中重新保存后再提交。") from None
+
+
+def _looks_like_text(path: Path) -> bool:
+    with path.open("rb") as fh:
+        sample = fh.read(4096)
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            sample.decode("gbk")
+        except UnicodeDecodeError:
+            return False
+    return b"\x00" not in sample
+
+
+def _check_zip_sizes(infos: list[zipfile.ZipInfo]) -> None:
+    if len(infos) > MAX_MEMBERS:
+        raise FileProblem("E-FILE-UNSAFE", f"压缩包内有 {len(infos)} 个文件，远超正常工作簿，已拒绝读取。请提交正常保存的 .xlsx 文件。")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > MAX_MEMBER_UNCOMPRESSED or (info.file_size > 1024 * 1024 and ratio > MAX_RATIO):
+            raise FileProblem("E-FILE-UNSAFE", f"文件内部的“{info.filename}”解压后达 {info.file_size // (1024 * 1024)} MB（压缩比 {ratio:.0f}:1），疑似压缩炸弹，已拒绝读取。请提交正常保存的 .xlsx 文件。")
+    if total > MAX_TOTAL_UNCOMPRESSED:
+        raise FileProblem("E-FILE-UNSAFE", f"文件解压后共 {total // (1024 * 1024)} MB，远超正常工作簿，已拒绝读取。请提交正常保存的 .xlsx 文件。")
+
+
+def _check_no_doctype(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    with zf.open(info) as fh:
+        head = fh.read(4096)
+    if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+        raise FileProblem("E-FILE-UNSAFE", f"文件内部的“{info.filename}”含有 XML 实体声明（可被用来耗尽内存），已拒绝读取。请在 Excel/WPS 中另存为新的 .xlsx 后再提交。")
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title → its XML part inside the zip."""
+    wb = SafeET.fromstring(zf.read("xl/workbook.xml"))
+    rels = SafeET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{NS_PKG_REL}Relationship")}
+    parts = {}
+    for sheet in wb.iter(f"{NS_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{NS_REL}id"), "")
+        if target.startswith("/"):
+            parts[sheet.get("name")] = target.lstrip("/")
+        else:
+            parts[sheet.get("name")] = posixpath.normpath(posixpath.join("xl", target))
+    return parts
+
+
+def cached_formula_values(path: Path, sheet_title: str) -> dict[str, Any]:
+    """A1 address → cached value of each formula cell of the sheet (MISSING when none)."""
+    out: dict[str, Any] = {}
+    with zipfile.ZipFile(path) as zf:
+        part = _sheet_parts(zf).get(sheet_title)
+        if part is None or part not in zf.namelist():
+            return out
+        with zf.open(part) as fh:
+            for _event, elem in SafeET.iterparse(fh, events=("end",)):
+                if elem.tag != f"{NS_MAIN}c":
+                    continue
+                if elem.find(f"{NS_MAIN}f") is not None:
+                    v = elem.find(f"{NS_MAIN}v")
+                    kind = elem.get("t", "n")
+                    if v is None or v.text is None:
+                        out[elem.get("r")] = "" if kind == "str" and v is not None else MISSING
+                    elif kind in ("str", "inlineStr"):
+                        out[elem.get("r")] = v.text
+                    elif kind == "b":
+                        out[elem.get("r")] = v.text == "1"
+                    elif kind == "e":
+                        out[elem.get("r")] = v.text  # "#VALUE!" etc.
+                    else:
+                        try:
+                            number = float(v.text)
+                            out[elem.get("r")] = int(number) if number.is_integer() and "." not in v.text and "E" not in v.text.upper() else number
+                        except ValueError:
+                            out[elem.get("r")] = v.text
+                elem.clear()
+    return out

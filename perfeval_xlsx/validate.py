@@ -1,0 +1,459 @@
+"""Validate a Form cell by cell and turn each indicator row into comparable numbers.
+
+The output, `Validated`, is what the scorer needs: per row its kind (定量/时效/定性/不适用),
+operator, target and actual in the same unit, 分值, self-score, and the findings so far, each
+at the cell the user must look at. Every message reads: where — what is wrong — how to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from .findings import Finding, finding
+from .model import Cell, Form, IndicatorRow
+from .profile import Profile
+from .values import (
+    EQ, GE, GT, LE, LT, POSITIVE, QUAL, REVERSE, Parsed, format_number, normalize_text, parse_operator_cell,
+    parse_value, split_unit,
+)
+
+OPERATOR_WORDS = {GE: "≥", GT: "＞", EQ: "＝", LT: "＜", LE: "≤", QUAL: "定性"}
+
+
+@dataclass
+class RowInput:
+    """One indicator row, interpreted."""
+
+    row: IndicatorRow
+    kind: str  # quant, date, qual, na, invalid
+    operator: str | None = None
+    target: float | None = None
+    actual: float | None = None  # in the target's unit
+    unit: str = ""
+    percent: bool = False
+    deadline: date | None = None
+    done: date | None = None
+    grade: str | None = None
+    weight: float | None = None
+    self_score: float | None = None
+    reason: str = ""
+    target_text: str = ""
+    actual_text: str = ""
+    has_error: bool = False
+
+
+@dataclass
+class Execution:
+    """The funds block's numbers for 预算执行率."""
+
+    budget: float | None = None
+    spent: float | None = None
+    weight: float | None = None  # None: the form has no 分值 for it (framework)
+    self_score: float | None = None
+    budget_cell: Cell | None = None
+    spent_cell: Cell | None = None
+    weight_cell: Cell | None = None
+    score_cell: Cell | None = None
+    rate_cell: Cell | None = None
+    usable: bool = False
+
+
+@dataclass
+class Validated:
+    form: Form
+    profile: Profile
+    rows: list[RowInput]
+    execution: Execution
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _text(cell: Cell | None) -> str:
+    return "" if cell is None or cell.blank else str(cell.value).strip()
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return format_number(value)
+    return str(value).strip() if value is not None else ""
+
+
+class _Validator:
+    def __init__(self, form: Form, profile: Profile):
+        self.form = form
+        self.profile = profile
+        self.findings: list[Finding] = []
+        self._seen_formula: set[str] = set()
+
+    # -- helpers -------------------------------------------------------------------------
+    def add(self, code: str, cell: Cell | None, field_name: str, message: str, value: Any = None) -> None:
+        address = cell.address if cell is not None else ""
+        sheet = cell.sheet if cell is not None and cell.sheet else self.form.sheet
+        if value is None and cell is not None:
+            value = cell.value
+        self.findings.append(finding(code, sheet, address, field_name, value, message))
+
+    def formula_ok(self, cell: Cell | None, field_name: str) -> bool:
+        if cell is not None and cell.missing_cache:
+            if cell.address not in self._seen_formula:
+                self._seen_formula.add(cell.address)
+                self.add("E-FORMULA-NO-VALUE", cell, field_name,
+                         "该单元格为公式但没有计算结果。请在 Excel/WPS 中打开并保存后重试。", value="")
+            return False
+        return True
+
+    def number(self, cell: Cell | None, field_name: str, label: str, example: str) -> tuple[float | None, bool]:
+        """A cell that must hold a number. Returns (value, ok); blank is (None, True)."""
+        if cell is None or not self.formula_ok(cell, field_name):
+            return None, cell is None
+        if cell.blank:
+            return None, True
+        value = cell.value
+        if isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, (int, float)):
+            return float(value), True
+        parsed = parse_value(value, cell.number_format)
+        if parsed.kind == "number" and not parsed.operator and parsed.unit in ("", "万元", "元", "分", "%"):
+            factor = 1.0
+            if parsed.unit == "元" and field_name in ("budget", "spent", "budget_initial", "received"):
+                factor = 1e-4  # amounts are in 万元
+            return parsed.number * factor, True
+        self.add("E-NUMBER-TEXT", cell, field_name,
+                 f"{label}“{_shown(value)}”不是数字。请只填写数字，如 {example}。")
+        return None, False
+
+    # -- header and funds -----------------------------------------------------------------
+    def header(self) -> None:
+        h = self.form.header
+        for key, label in (("project", "项目名称"), ("department", "主管部门"), ("unit", "实施单位")):
+            cell = getattr(h, key)
+            if cell is None:
+                self.add("E-HEADER-MISSING", None, key, f"表头中没有找到“{label}”一栏。请在表头填写{label}。", value="")
+            elif cell.blank:
+                self.add("E-HEADER-MISSING", cell, key, f"“{label}”未填写。请填写{label}全称。", value="")
+        if h.year_value is None:
+            self.add("W-YEAR-MISSING", h.year, "year", "未填写年度。请填写四位年份，如 2024（时效指标的“年底前”等按此年度理解）。", value="")
+
+    def funds(self) -> Execution:
+        ex = Execution()
+        total = self.form.funds_line("total")
+        if total is None:
+            self.add("E-BUDGET-MISSING", None, "budget",
+                     "没有找到项目资金栏（年度资金总额的全年预算数、全年执行数）。请使用模板中的“项目资金”栏填写。", value="")
+            return ex
+        ex.budget_cell, ex.spent_cell = total.budget, total.spent
+        ex.weight_cell, ex.score_cell, ex.rate_cell = total.weight, total.score, total.rate
+        budget, budget_ok = self.number(total.budget, "budget", "全年预算数", "320 或 7.94（单位：万元）")
+        spent, spent_ok = self.number(total.spent, "spent", "全年执行数", "267.81（单位：万元）")
+        for line in self.form.funds:
+            if line is total:
+                continue
+            for key, label in (("budget_initial", "年初预算数"), ("budget", "全年预算数"), ("received", "实际到位资金"), ("spent", "全年执行数")):
+                self.number(getattr(line, key), key, f"{line.label}的{label}", "7.94（单位：万元）")
+        self.number(total.budget_initial, "budget_initial", "年初预算数", "320（单位：万元）")
+        self.number(total.received, "received", "实际到位资金", "7.94（单位：万元）")
+        if budget_ok and (budget is None or budget == 0) and (spent is None or spent == 0):
+            parts = [ln for ln in self.form.funds if ln is not total]
+            sums = []
+            for key in ("budget", "spent"):
+                values = [ln_value for ln in parts if (ln_value := _plain_number(getattr(ln, key))) is not None]
+                sums.append(sum(values) if values else None)
+            if sums[0]:
+                budget, spent = sums
+                self.add("W-FUNDS-FROM-PARTS", total.budget, "budget",
+                         f"年度资金总额未填，已按当年财政拨款、上年结转资金、其他资金合计：全年预算数 {format_number(budget)} 万元、"
+                         f"全年执行数 {format_number(spent or 0)} 万元。请在年度资金总额一行填写合计数。", value="")
+        if budget_ok and (budget is None or budget <= 0):
+            shown = "未填写" if budget is None else f"为 {format_number(budget)}"
+            self.add("E-BUDGET-MISSING", total.budget, "budget", f"全年预算数{shown}。请填写大于 0 的全年预算数（单位：万元）。")
+            budget = None
+        if spent_ok and spent is None and budget is not None:
+            self.add("E-SPENT-MISSING", total.spent, "spent", "全年执行数未填写。请填写全年实际执行（支出）数，单位万元；未执行填 0。", value="")
+        if budget is not None and spent is not None and spent > budget + 1e-9:
+            self.add("W-OVER-BUDGET", total.spent, "spent",
+                     f"全年执行数 {format_number(spent)} 万元大于全年预算数 {format_number(budget)} 万元（超预算执行）。请核对金额；执行率得分最高为满分。")
+        ex.budget, ex.spent = budget, spent
+        ex.usable = budget is not None and spent is not None
+        if total.weight is not None and not _is_dash(total.weight):
+            weight, weight_ok = self.number(total.weight, "weight", "预算执行率分值", "10")
+            if weight_ok and (weight is None or weight <= 0):
+                shown = "未填写" if weight is None else f"为 {format_number(weight)}"
+                self.add("E-WEIGHT-INVALID", total.weight, "weight", f"预算执行率的分值{shown}。请填写大于 0 的分值，如 10。", value=total.weight.value)
+                weight = None
+            ex.weight = weight
+            score, score_ok = self.number(total.score, "score", "执行率得分", "9.5")
+            if score is not None and weight is not None and score > weight + 1e-9:
+                self.add("E-SCORE-OVER-WEIGHT", total.score, "score",
+                         f"得分不能大于分值：执行率得分 {format_number(score)} 大于分值 {format_number(weight)}。请改为不超过 {format_number(weight)} 的得分。")
+                score = None
+            ex.self_score = score
+        return ex
+
+    # -- indicator rows -------------------------------------------------------------------
+    def row(self, ind: IndicatorRow, year: int | None) -> RowInput:
+        p = self.profile
+        out = RowInput(row=ind, kind="invalid", reason=_text(ind.reason))
+        errors_before = len(self.findings)
+        name = ind.name or f"第{ind.row}行"
+        for cell, key in ((ind.target, "target"), (ind.actual, "actual"), (ind.reason, "reason"), (ind.operator, "operator"), (ind.unit, "unit")):
+            self.formula_ok(cell, key)
+        if all(c is None or c.blank for c in (ind.target, ind.actual, ind.weight, ind.score)):
+            self.add("E-ROW-EMPTY", ind.level3, "level3",
+                     f"指标“{name}”只有名称，没有指标值、完成值和分值。请补充填写，或删除这一行。")
+            out.has_error = True
+            return out
+        # 分值 and self-score
+        weight, weight_ok = self.number(ind.weight, "weight", "分值", "5")
+        if weight_ok and (weight is None or weight <= 0):
+            shown = "未填写" if weight is None else f"为 {format_number(weight)}"
+            self.add("E-WEIGHT-INVALID", ind.weight, "weight", f"指标“{name}”的分值{shown}。请填写大于 0 的分值。", value=ind.weight.value)
+            weight = None
+        out.weight = weight
+        score, _ = self.number(ind.score, "score", "得分", "4.5") if ind.score is not None else (None, True)
+        if score is not None and weight is not None and score > weight + 1e-9:
+            self.add("E-SCORE-OVER-WEIGHT", ind.score, "score",
+                     f"得分不能大于分值：指标“{name}”得分 {format_number(score)} 大于分值 {format_number(weight)}。请改为不超过 {format_number(weight)} 的得分。")
+            score = None
+        out.self_score = score
+
+        # operator: its own column first, then the folded text, then the default direction
+        op_cell = None if ind.operator is None or ind.operator.blank else ind.operator
+        column_op = parse_operator_cell(op_cell.value) if op_cell is not None else None
+        if op_cell is not None and column_op is None:
+            self.add("E-TARGET-INVALID", op_cell, "operator",
+                     f"指标性质“{_shown(op_cell.value)}”无法识别。请从下拉列表选择：≥ ＞ ＝ ＜ ≤ 定性。")
+        synonyms = p.qualitative_synonyms
+        target = parse_value(ind.target.value, ind.target.number_format, year=year, grade_synonyms=synonyms)
+        out.target_text = _shown(ind.target.value)
+        out.actual_text = _shown(ind.actual.value)
+        unit_col = _text(ind.unit)
+
+        if target.kind == "na":
+            out.kind = "na"
+            if p.na_policy == "error":
+                self.add("E-NOT-APPLICABLE", ind.target, "target",
+                         f"指标“{name}”填为不适用，本评分规则不允许不适用的指标。请填写指标值，或删除这一行并调整分值。")
+            else:
+                self.add("I-NOT-APPLICABLE", ind.target, "target",
+                         f"指标“{name}”不适用，不计分；总分按其余分值折算为百分制。")
+            return self._finish(out, errors_before)
+        if target.kind == "blank":
+            self.add("E-TARGET-INVALID", ind.target, "target",
+                     f"指标“{name}”的年度指标值未填写。请填写指标值，如 800（定性指标填目标描述，如“有效提高”）。", value="")
+            return self._finish(out, errors_before)
+
+        explicit_qual = column_op == QUAL
+        if target.kind in ("number",) and not explicit_qual:
+            self._quantitative(out, ind, target, column_op, unit_col, name, year)
+        elif target.kind == "date" and not explicit_qual:
+            self._date(out, ind, target, name, year)
+        else:
+            self._qualitative(out, ind, target, name)
+        return self._finish(out, errors_before)
+
+    def _finish(self, out: RowInput, errors_before: int) -> RowInput:
+        """A row has an error when its values cannot be scored; an error in the self-score
+        alone does not stop the rule score from being computed."""
+        out.has_error = out.has_error or any(
+            f.severity == "error" and f.field != "score" for f in self.findings[errors_before:])
+        return out
+
+    def _quantitative(self, out: RowInput, ind: IndicatorRow, target: Parsed, column_op: str | None,
+                      unit_col: str, name: str, year: int | None) -> None:
+        op = column_op or target.operator
+        if op is None:
+            op = LE if "成本" in ind.level2 else GE
+            direction = "反向（≤，越少越好）" if op == LE else "正向（≥，越多越好）"
+            self.add("I-OPERATOR-DEFAULT", ind.operator or ind.target, "operator",
+                     f"指标“{name}”没有写比较符号，按{direction}理解。如不对，请在指标性质中选择。", value=out.target_text)
+        for code, detail in target.notes:
+            self.add(code, ind.target, "target", f"年度指标值{detail}。")
+        t_unit = unit_col or target.unit
+        t_factor, t_base = split_unit(t_unit)
+        out.operator, out.unit, out.percent = op, t_unit, t_base == "%"
+        out.target = target.number
+        actual = parse_value(ind.actual.value, ind.actual.number_format, year=year, grade_synonyms=self.profile.qualitative_synonyms)
+        if actual.kind == "blank":
+            if not ind.actual.missing_cache:
+                self.add("E-ACTUAL-MISSING", ind.actual, "actual",
+                         f"指标“{name}”的实际完成值未填写。请填写实际完成的数字，如 {format_number(target.number)}。", value="")
+            return
+        if actual.kind != "number":
+            self.add("E-ACTUAL-INVALID", ind.actual, "actual",
+                     f"实际完成值“{out.actual_text}”无法识别为数字。请填写数字，如 {format_number(target.number)}，单位写在“计量单位”列。")
+            return
+        if actual.operator:
+            self.add("W-ACTUAL-OPERATOR", ind.actual, "actual",
+                     f"实际完成值应填写实际数值，不应带比较符号：“{out.actual_text}”已按 {format_number(actual.number)} 理解。请删去比较符号。")
+        for code, detail in actual.notes:
+            self.add(code, ind.actual, "actual", f"实际完成值{detail}。")
+        a_unit = actual.unit or (unit_col if isinstance(ind.actual.value, (int, float)) or not actual.unit else "") or t_unit
+        a_factor, a_base = split_unit(a_unit)
+        value = actual.number
+        if t_base == "%" and a_base != "%" and not actual.unit and 0 < value <= 1 < (target.number or 0) \
+                and "%" not in (ind.actual.number_format or ""):
+            value *= 100
+            a_base, a_factor = "%", 1.0
+            self.add("W-PERCENT-AMBIGUOUS", ind.actual, "actual",
+                     f"实际完成值 {format_number(actual.number)} 按 {format_number(value)}% 理解（指标值为百分比）。"
+                     f"请填写 {format_number(value)} 并在计量单位写 %，或把单元格设为百分比格式。")
+        if a_base == "" and t_base:
+            a_base = t_base
+        if t_base == "" and a_base:
+            t_base = a_base
+        if a_base != t_base:
+            fa, ft = self.profile.unit_family(a_base), self.profile.unit_family(t_base)
+            if fa == ft:
+                self.add("I-UNIT-SYNONYM", ind.actual, "unit",
+                         f"完成值单位“{a_base}”与指标值单位“{t_base}”按同一单位比较。")
+            else:
+                self.add("E-UNIT-MISMATCH", ind.actual, "unit",
+                         f"实际完成值的单位“{a_unit}”与年度指标值的单位“{t_unit}”不是同一类，无法比较。"
+                         f"请把两者写成同一单位（金额可用元或万元）。")
+                return
+        out.actual = value * a_factor / t_factor
+        out.kind = "quant"
+
+    def _date(self, out: RowInput, ind: IndicatorRow, target: Parsed, name: str, year: int | None) -> None:
+        out.kind, out.operator, out.deadline = "date", LE, target.date
+        actual = parse_value(ind.actual.value, ind.actual.number_format, year=year)
+        if actual.kind == "blank":
+            if not ind.actual.missing_cache:
+                self.add("E-ACTUAL-MISSING", ind.actual, "actual",
+                         f"时效指标“{name}”的实际完成日期未填写。请填写完成日期，如 {target.date:%Y-%m-%d}。", value="")
+            out.kind = "invalid"
+            return
+        if actual.kind == "date":
+            out.done = actual.date
+            return
+        if actual.kind == "ontime":
+            out.done = target.date
+            self.add("I-ONTIME", ind.actual, "actual", f"“{out.actual_text}”按在 {target.date:%Y-%m-%d} 前完成理解。")
+            return
+        self.add("E-DATE-INVALID", ind.actual, "actual",
+                 f"时效指标的实际完成值“{out.actual_text}”无法识别为日期。请填写完成日期，如 {target.date:%Y-%m-%d}。")
+        out.kind = "invalid"
+
+    def _qualitative(self, out: RowInput, ind: IndicatorRow, target: Parsed, name: str) -> None:
+        p = self.profile
+        out.kind, out.operator = "qual", QUAL
+        actual = parse_value(ind.actual.value, ind.actual.number_format, grade_synonyms=p.qualitative_synonyms)
+        grade = actual.grade if actual.kind == "grade" else None
+        if grade is None and actual.kind != "blank" and normalize_text(ind.actual.value) == normalize_text(ind.target.value):
+            grade = "达成"
+            self.add("I-QUAL-ECHO", ind.actual, "actual", f"实际完成值与年度指标值相同（“{out.actual_text}”），按“达成”理解。")
+        elif grade is not None:
+            for code, detail in actual.notes:
+                self.add(code, ind.actual, "actual", f"实际完成值{detail}。")
+        if grade is None:
+            if ind.actual.missing_cache:
+                out.kind = "invalid"
+                return
+            seen = f"“{out.actual_text}”" if out.actual_text else "未填写"
+            self.add("E-QUAL-GRADE", ind.actual, "actual",
+                     f"定性指标“{name}”的实际完成值{seen}。定性指标实际完成值请填写“达成”“部分达成”“未达成”三项中的一个"
+                     "（即：达成年度指标／部分达成年度指标并具有一定效果／未达成年度指标且效果较差），说明可写在等级后。",
+                     value=out.actual_text)
+            out.kind = "invalid"
+            return
+        out.grade = grade
+        w = out.weight
+        if w is None:
+            return
+        low, high = p.qualitative_bands[grade]
+        s = out.self_score
+        lo, hi = round(low * w, 6), round(high * w, 6)
+        if s is None:
+            if grade != "达成":
+                self.add("E-QUAL-SCORE-MISSING", ind.score or ind.actual, "score",
+                         f"定性指标“{name}”为“{grade}”，须自评一个 {format_number(lo)}—{format_number(hi)} 分之间的得分"
+                         f"（分值 {format_number(w)} 的 {low:.0%}—{high:.0%}）。请填写得分。", value="")
+            return
+        upper_ok = s <= hi + 1e-9 if grade == "达成" else s < hi - 1e-9
+        if not (s >= lo - 1e-9 and upper_ok):
+            rng = f"{format_number(lo)}（含）—{format_number(hi)}" + ("（含）" if grade == "达成" else "")
+            self.add("E-QUAL-SCORE-BAND", ind.score, "score",
+                     f"定性指标“{name}”为“{grade}”，得分应在 {rng} 分之间，自评 {format_number(s)} 分不在此区间。"
+                     "请调整得分，或修改完成等级。")
+            out.self_score = None  # not used: the grade's rule applies until it is corrected
+
+    # -- weights ----------------------------------------------------------------------------
+    def weights(self, rows: list[RowInput], ex: Execution) -> None:
+        form, p = self.form, self.profile
+        valid = [r for r in rows if r.weight is not None]
+        if any(r.weight is None and r.kind != "invalid" for r in rows) or any(
+                f.code == "E-WEIGHT-INVALID" for f in self.findings):
+            return  # the sum is meaningless until every 分值 is a number
+        exec_weight = ex.weight or 0.0
+        total = round(sum(r.weight for r in valid) + exec_weight, 6)
+        cell = form.total_weight if form.total_weight is not None else (valid[0].row.weight if valid else None)
+        if abs(total - 100) > 0.005:
+            parts = f"（含预算执行率 {format_number(exec_weight)} 分）" if exec_weight else ""
+            self.add("E-WEIGHT-SUM", cell, "weight",
+                     f"全部分值合计为 {format_number(total)}{parts}，应为 100。请检查各行分值。", value=total)
+            return
+        # 一级 totals against the profile's defaults
+        totals: dict[str, float] = {}
+        first_cell: dict[str, Cell] = {}
+        for r in valid:
+            key = canonical_level1(r.row.level1, p)
+            totals[key] = totals.get(key, 0.0) + r.weight
+            if key not in first_cell:
+                group = next((g for g in form.groups if r.row.row in g.rows), None)
+                first_cell[key] = group.cell if group is not None else r.row.level3
+        defaults = "、".join(f"{k} {format_number(v)}" for k, v in p.level1_weights.items())
+        if p.execution_weight:
+            defaults = f"预算执行率 {format_number(p.execution_weight)}、" + defaults
+        for key, default in p.level1_weights.items():
+            have = round(totals.get(key, 0.0), 6)
+            if abs(have - default) > 0.005:
+                self.add("W-WEIGHT-LEVEL1", first_cell.get(key, cell), "weight",
+                         f"一级指标“{key}”分值合计 {format_number(have)}，与默认权重 {format_number(default)} 不同（默认：{defaults}）。"
+                         "如属特殊情况调整权重，可忽略本提示。", value=have)
+        for key, have in totals.items():
+            if key not in p.level1_weights:
+                self.add("W-WEIGHT-LEVEL1", first_cell[key], "weight",
+                         f"一级指标“{key}”（{format_number(have)} 分）不在默认权重中（默认：{defaults}）。"
+                         "如属特殊情况调整权重，可忽略本提示。", value=have)
+        if p.execution_weight and ex.weight is not None and abs(ex.weight - p.execution_weight) > 0.005:
+            self.add("W-WEIGHT-LEVEL1", ex.weight_cell, "weight",
+                     f"预算执行率分值 {format_number(ex.weight)}，与默认权重 {format_number(p.execution_weight)} 不同。"
+                     "如属特殊情况调整权重，可忽略本提示。", value=ex.weight)
+        # a label such as 产出指标(50分) against its rows
+        for group in form.groups:
+            if group.declared_weight is None:
+                continue
+            have = round(sum(r.weight for r in valid if r.row.row in group.rows), 6)
+            if abs(have - group.declared_weight) > 0.005:
+                self.add("W-GROUP-HEADER", group.cell, "level1",
+                         f"“{group.name}”标注 {format_number(group.declared_weight)} 分，但其下各行分值合计 {format_number(have)}。"
+                         "请修改标注或各行分值。")
+
+
+def _plain_number(cell: Cell | None) -> float | None:
+    if cell is None or cell.blank or isinstance(cell.value, bool):
+        return None
+    return float(cell.value) if isinstance(cell.value, (int, float)) else None
+
+
+def _is_dash(cell: Cell) -> bool:
+    return isinstance(cell.value, str) and normalize_text(cell.value) in ("—", "——", "-", "/")
+
+
+def canonical_level1(name: str, profile: Profile) -> str:
+    """`产出指标`, `产出` → 产出; `满意度指标完成情况分析` → 满意度 (the profile's keys)."""
+    for key in profile.level1_weights:
+        if name == key or name.startswith(key):
+            return key
+    return name
+
+
+def validate(form: Form, profile: Profile) -> Validated:
+    v = _Validator(form, profile)
+    v.header()
+    execution = v.funds()
+    rows = [v.row(ind, form.header.year_value) for ind in form.indicators]
+    v.weights(rows, execution)
+    return Validated(form=form, profile=profile, rows=rows, execution=execution, findings=v.findings)

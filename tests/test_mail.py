@@ -1,0 +1,708 @@
+"""`perfeval mail`: the packages sent upward, checked on a real SMTP server (aiosmtpd, 127.0.0.1).
+
+Every test builds its own OUTBOX as `perfeval batch` leaves it (perfeval-batch.json, a roll-up,
+scored copies with Chinese names) and runs the command as a user does (`python -m perfeval_xlsx`).
+The expected figures are worked out by hand below, not taken from the code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import socket
+import ssl
+import subprocess
+import sys
+from email import message_from_bytes, policy
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
+aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
+trustme = pytest.importorskip("trustme")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PASSWORD = "Zq7#pw-4f81-unmistakable"  # distinctive: must never show up anywhere
+USER = "cwk@czj.example.cn"
+SENDER = "财务科 <cwk@czj.example.cn>"
+BOSS = "jxk@czj.example.cn"
+COLLEAGUE = "lisi@czj.example.cn"
+NOBODY = "nobody@czj.example.cn"
+
+UNIT_A = "乌鲁木齐市工商联"
+UNIT_B = "天山区工商联"
+ROLLUP = "汇总_20261122-080000.xlsx"
+A1 = f"{UNIT_A}_非公有制党建工作经费_评分.xlsx"
+A2 = f"{UNIT_A}_商会会员培训经费_评分.xlsx"
+B1 = f"{UNIT_B}_民营经济统计调查经费_评分.xlsx"
+ERROR_1 = "H25：分值合计为 99，应为 100。请调整各三级指标的分值，使合计为 100。"
+ERROR_2 = "F9：全年执行数 120.5 大于全年预算数 100，请核对执行数或预算数。"
+WARNING_1 = "K14：实际完成值为空。请填写实际完成值，或在偏差原因中说明。"
+# by hand: the two projects with a real grade are 97.58 (优) and 86.30 (良); the third has errors
+AVERAGE = "91.94"  # (97.58 + 86.30) / 2 = 183.88 / 2
+
+
+# --------------------------------------------------------------------------- OUTBOX
+
+
+def _workbook(path: Path, title: str, rows: int = 5) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "评分汇总"
+    ws["A1"] = title
+    for r in range(2, rows + 2):
+        ws.cell(r, 1, f"指标{r - 1}")
+        ws.cell(r, 2, r * 1.5)
+    wb.save(path)
+
+
+def _entry(unit: str, name: str, output: str | None, status: str, total, grade, findings=(), rate=83.69):
+    return {
+        "file": f"收件箱/{unit}_{name}.xlsx", "output": output, "status": status,
+        "project": {"name": name, "department": "乌鲁木齐市工商业联合会", "unit": unit, "year": 2024},
+        "findings": list(findings), "execution_rate": rate, "execution_score": 4.18 if total is not None else None,
+        "total": total, "grade": grade,
+    }
+
+
+def _finding(code: str, severity: str, cell: str, message: str) -> dict:
+    return {"code": code, "severity": severity, "sheet": "自评表", "cell": cell, "field": "weight", "value": 99,
+            "message": message}
+
+
+def write_batch(outbox: Path, entries: list[dict], rollup: str | None = ROLLUP) -> None:
+    counts = {s: sum(1 for e in entries if e["status"] == s) for s in ("ok", "warnings", "errors", "unreadable")}
+    data = {"generated_at": "2026-11-22T08:00:00", "profile": "mof-2020", "files": entries,
+            "summary": {"total": len(entries), **counts, "skipped": 0}, "rollup": rollup}
+    (outbox / "perfeval-batch.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+@pytest.fixture
+def outbox(tmp_path) -> Path:
+    """Three projects of two units: A1 ok (优), A2 warnings (良), B1 errors (待更正)."""
+    box = tmp_path / "输出"
+    box.mkdir()
+    _workbook(box / ROLLUP, "2024年度项目支出绩效自评汇总", rows=12)
+    _workbook(box / A1, "非公有制党建工作经费")
+    _workbook(box / A2, "商会会员培训经费", rows=8)
+    _workbook(box / B1, "民营经济统计调查经费", rows=3)
+    write_batch(box, [
+        _entry(UNIT_A, "非公有制党建工作经费", A1, "ok", 97.58, "优"),
+        _entry(UNIT_A, "商会会员培训经费", A2, "warnings", 86.30, "良",
+               [_finding("W-ACTUAL-EMPTY", "warning", "K14", WARNING_1)], rate=100.0),
+        _entry(UNIT_B, "民营经济统计调查经费", B1, "errors", 72.50, "待更正",
+               [_finding("E-WEIGHT-SUM", "error", "H25", ERROR_1), _finding("E-SPENT", "error", "F9", ERROR_2)],
+               rate=120.5),
+    ])
+    return box
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def log_lines(box: Path) -> list[dict]:
+    path = box / "perfeval-mail-log.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------- running the command
+
+
+def mail_cli(*args: str, cwd: Path | None = None, password: str | None = None) -> subprocess.CompletedProcess:
+    """`perfeval mail ...` with no terminal on stdin (a password prompt must never hang a test)."""
+    env = {k: v for k, v in os.environ.items() if k != "PERFEVAL_SMTP_PASSWORD"}
+    if password is not None:
+        env["PERFEVAL_SMTP_PASSWORD"] = password
+    return subprocess.run(
+        [sys.executable, "-m", "perfeval_xlsx", "mail", *args],
+        cwd=cwd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60,
+    )
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("错误："), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for word in words:
+        assert word in result.stderr, (word, result.stderr)
+
+
+# --------------------------------------------------------------------------- SMTP servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Recorder:
+    """aiosmtpd handler: keeps every accepted message; refuses the addresses in `refuse`."""
+
+    def __init__(self, refuse: tuple[str, ...] = ()):
+        self.refuse = {a.lower() for a in refuse}
+        self.messages: list[dict] = []
+        self.logins: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append({
+            "from": envelope.mail_from, "to": list(envelope.rcpt_tos), "raw": envelope.original_content,
+            "authenticated": bool(getattr(session, "authenticated", False)),
+        })
+        return "250 2.0.0 Message accepted for delivery"
+
+    def parsed(self) -> list:
+        return [message_from_bytes(m["raw"], policy=policy.default) for m in self.messages]
+
+
+class Server:
+    def __init__(self, controller, handler: Recorder, cafile: Path | None = None):
+        self.controller, self.handler, self.cafile = controller, handler, cafile
+        self.port = controller.port
+        self.address = f"127.0.0.1:{self.port}"
+
+    @property
+    def messages(self):
+        return self.handler.messages
+
+
+@pytest.fixture
+def smtp_server():
+    """Factory: start an aiosmtpd server on 127.0.0.1; all are stopped after the test."""
+    started = []
+
+    def start(refuse: tuple[str, ...] = (), **kwargs) -> Server:
+        handler = Recorder(refuse)
+        controller = aiosmtpd_controller.Controller(
+            handler, hostname="127.0.0.1", port=free_port(), ready_timeout=10, **kwargs,
+        )
+        controller.start()
+        started.append(controller)
+        return Server(controller, handler)
+
+    yield start
+    for controller in started:
+        controller.stop()
+
+
+@pytest.fixture
+def tls(tmp_path):
+    """A private certificate authority (trustme), the server's context and the CA file for clients."""
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server_ctx)
+    cafile = tmp_path / "单位根证书.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    return server_ctx, cafile
+
+
+def authenticator(accepted: list[str]):
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, aiosmtpd_smtp.LoginPassword)
+              and auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode())
+        if ok:
+            accepted.append(auth_data.login.decode())
+        return aiosmtpd_smtp.AuthResult(success=ok, handled=False)
+
+    return check
+
+
+@pytest.fixture
+def starttls_server(smtp_server, tls):
+    """STARTTLS required, AUTH required (only after TLS), one user with PASSWORD."""
+    server_ctx, cafile = tls
+    logins: list[str] = []
+    server = smtp_server(tls_context=server_ctx, require_starttls=True,
+                         authenticator=authenticator(logins), auth_required=True)
+    server.cafile, server.logins = cafile, logins
+    return server
+
+
+def attachments(msg) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_content() for part in msg.iter_attachments()}
+
+
+# --------------------------------------------------------------------------- the message itself
+
+
+def test_one_message_carries_every_file_byte_for_byte_and_the_real_figures(outbox, smtp_server):
+    server = smtp_server()
+    result = mail_cli(str(outbox), "--to", f"绩效科 <{BOSS}>", "--cc", COLLEAGUE, "--from", SENDER,
+                      "--smtp", server.address)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+    assert len(server.messages) == 1
+    received = server.messages[0]
+    assert received["from"] == "cwk@czj.example.cn"
+    assert received["to"] == [BOSS, COLLEAGUE]
+    msg = server.handler.parsed()[0]
+    assert msg["Subject"] == "2024年度项目支出绩效自评评分结果（3个项目）"
+    assert msg["From"].addresses[0].display_name == "财务科"
+    assert msg["To"].addresses[0].display_name == "绩效科" and msg["To"].addresses[0].addr_spec == BOSS
+    assert msg["Cc"].addresses[0].addr_spec == COLLEAGUE
+
+    # attachments: the roll-up first, then the scored copies, byte-identical, xlsx type
+    parts = list(msg.iter_attachments())
+    assert [p.get_filename() for p in parts] == [ROLLUP, A1, A2, B1]
+    for part in parts:
+        assert part.get_content_type() == XLSX
+        assert part.get_content() == (outbox / part.get_filename()).read_bytes()
+
+    body = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "共 3 个项目，涉及 2 个实施单位（乌鲁木齐市工商联、天山区工商联）" in body
+    assert "无问题 1 个，有提醒 1 个，有错误待更正 1 个" in body
+    assert "优 1 个，良 1 个，待更正 1 个" in body
+    assert f"平均分：{AVERAGE} 分" in body
+    assert "天山区工商联《民营经济统计调查经费》" in body
+    assert ERROR_1 in body and ERROR_2 in body
+    assert WARNING_1 not in body  # warnings are in the scored copy, not in the list of things to fix
+    assert "总分 97.58，等级 优，预算执行率 83.69%" in body
+    assert "总分 72.50，等级 待更正，预算执行率 120.50%" in body
+    for name in (ROLLUP, A1, A2, B1):
+        assert name in body
+
+    # the console: one line per message, then a final line
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert "收件人" in lines[0] and "2024年度项目支出绩效自评评分结果（3个项目）" in lines[0] and "附件 4 个" in lines[0]
+    assert lines[1].startswith("完成：已发送 1 封邮件")
+
+    # the record: one line, the accepted recipients, each file's name and SHA-256
+    [record] = log_lines(outbox)
+    assert [r for r in record["to"]] == [f"绩效科 <{BOSS}>"] and record["cc"] == [COLLEAGUE]
+    assert record["subject"] == "2024年度项目支出绩效自评评分结果（3个项目）"
+    assert [(a["name"], a["sha256"]) for a in record["attachments"]] == [
+        (n, sha(outbox / n)) for n in (ROLLUP, A1, A2, B1)
+    ]
+    assert record["time"] and record["refused"] == []
+
+
+def test_chinese_attachment_names_use_rfc2231_and_encoded_word_fallback(outbox, smtp_server):
+    server = smtp_server()
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address)
+    assert result.returncode == 0, result.stderr
+    raw = server.messages[0]["raw"]
+    assert raw.isascii()  # 7-bit clean: every server and client takes it
+    msg = message_from_bytes(raw, policy=policy.default)
+    parts = list(msg.iter_attachments())
+    assert len(parts) == 4
+    # the raw part headers, each part's header block separately
+    blocks = [b.split(b"\r\n\r\n", 1)[0].decode("ascii") for b in raw.split(b"\r\n--")[2:-1]]
+    assert len(blocks) == 4
+    for block, name in zip(blocks, [ROLLUP, A1, A2, B1]):
+        unfolded = re.sub(r"\r\n[ \t]", " ", block)
+        disposition = re.search(r"^Content-Disposition: (.*)$", unfolded, re.M).group(1)
+        content_type = re.search(r"^Content-Type: (.*)$", unfolded, re.M).group(1)
+        assert re.search(r"filename\*(0\*)?=utf-8''", disposition), disposition
+        assert content_type.startswith(XLSX + ";")
+        # RFC 2231 alone: join the continuations and percent-decode
+        from urllib.parse import unquote
+        pieces = re.findall(r"filename\*(?:\d+\*)?=(?:utf-8'')?([^;\s]+)", disposition)
+        assert unquote("".join(pieces), encoding="utf-8") == name
+        # the encoded-word fallback alone: name="=?utf-8?b?...?=" decodes to the same name
+        words = re.search(r'name="([^"]*)"', content_type).group(1)
+        assert words.startswith("=?utf-8?b?")
+        assert str(make_header(decode_header(words))) == name
+    # and the email package reads the right name, also from the fallback when Content-Disposition is gone
+    for part, name in zip(parts, [ROLLUP, A1, A2, B1]):
+        assert part.get_filename() == name
+        del part["Content-Disposition"]
+        assert part.get_filename() == name
+
+
+def test_long_chinese_name_folds_into_several_words_that_still_decode(tmp_path):
+    from perfeval_xlsx.mail import build_message, load_batch, message_bytes, plan_messages
+
+    box = tmp_path / "输出"
+    box.mkdir()
+    long_name = "新疆维吾尔自治区乌鲁木齐市天山区工商业联合会_2024年度非公有制经济组织党建工作专项经费_评分.xlsx"
+    _workbook(box / long_name, "长名字")
+    _workbook(box / ROLLUP, "汇总")
+    write_batch(box, [_entry(UNIT_B, "非公有制经济组织党建工作专项经费", long_name, "ok", 90.0, "优")])
+    plan = plan_messages(load_batch(box), sender=SENDER, to=[BOSS])
+    raw = message_bytes(build_message(plan.messages[0]))
+    for line in raw.split(b"\r\n"):
+        assert len(line) <= 998
+        if line.startswith(b" =?utf-8?b?") or line.startswith(b' name="'):
+            assert len(line) <= 78
+    msg = message_from_bytes(raw, policy=policy.default)
+    part = list(msg.iter_attachments())[1]
+    assert part.get_filename() == long_name
+    del part["Content-Disposition"]
+    assert part.get_filename() == long_name
+
+
+# --------------------------------------------------------------------------- grouping and size
+
+
+def test_per_unit_sends_one_message_per_unit_with_only_its_files(outbox, smtp_server):
+    server = smtp_server()
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--per-unit")
+    assert result.returncode == 0, result.stderr
+    msgs = server.handler.parsed()
+    assert [m["Subject"] for m in msgs] == [
+        "2024年度项目支出绩效自评评分结果（乌鲁木齐市工商联，2个项目）",
+        "2024年度项目支出绩效自评评分结果（天山区工商联，1个项目）",
+        "2024年度项目支出绩效自评评分汇总表（3个项目）",  # the roll-up covers all units: its own message
+    ]
+    assert list(attachments(msgs[0])) == [A1, A2]
+    assert list(attachments(msgs[1])) == [B1]
+    assert list(attachments(msgs[2])) == [ROLLUP]
+    for msg in msgs:
+        for name, data in attachments(msg).items():
+            assert data == (outbox / name).read_bytes()
+    body_a = msgs[0].get_body().get_content()
+    body_b = msgs[1].get_body().get_content()
+    assert "实施单位：乌鲁木齐市工商联，共 2 个项目" in body_a
+    assert f"平均分：{AVERAGE} 分" in body_a and "民营经济统计调查经费" not in body_a
+    assert "实施单位：天山区工商联，共 1 个项目" in body_b
+    assert ERROR_1 in body_b and ERROR_2 in body_b and "非公有制党建工作经费" not in body_b
+    assert "平均分" not in body_b  # its only project must be corrected first
+    assert len(result.stdout.strip().splitlines()) == 4
+    assert len(log_lines(outbox)) == 3
+
+
+def test_max_size_splits_into_numbered_messages_and_a_too_large_file_goes_alone(tmp_path, smtp_server):
+    # files of known size: 30 000 bytes -> base64 40 000 characters + 527 line ends (CRLF) = 41 054
+    # bytes on the wire. Limit 0.1 MB = 104 857 bytes: two such files (82 108) fit with the text,
+    # three (123 162) do not. The 150 000-byte file (205 264 on the wire) exceeds the limit alone.
+    box = tmp_path / "输出"
+    box.mkdir()
+    names = [ROLLUP] + [f"单位{i}_项目{i}_评分.xlsx" for i in range(1, 5)] + ["大单位_大项目_评分.xlsx"]
+    sizes = [30000] * 5 + [150000]
+    for i, (name, size) in enumerate(zip(names, sizes)):
+        (box / name).write_bytes(bytes((i * 7 + k * 31) % 251 for k in range(size)))
+    write_batch(box, [_entry(f"单位{i}", f"项目{i}", f"单位{i}_项目{i}_评分.xlsx", "ok", 90.0, "优") for i in range(1, 5)]
+                + [_entry("大单位", "大项目", "大单位_大项目_评分.xlsx", "ok", 80.0, "良")])
+    server = smtp_server()
+    result = mail_cli(str(box), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--max-size", "0.1")
+    assert result.returncode == 0, result.stderr
+    msgs = server.handler.parsed()
+    base = "2024年度项目支出绩效自评评分结果（5个项目）"
+    assert [m["Subject"] for m in msgs] == [f"{base}（{k}/4）" for k in range(1, 5)]
+    assert [list(attachments(m)) for m in msgs] == [names[0:2], names[2:4], names[4:5], names[5:6]]
+    for m in server.messages[:3]:
+        assert len(m["raw"]) <= 104857
+    assert len(server.messages[3]["raw"]) > 104857
+    received = {n: d for m in msgs for n, d in attachments(m).items()}
+    assert received == {n: (box / n).read_bytes() for n in names}
+    assert "提醒：" in result.stderr and "大单位_大项目_评分.xlsx" in result.stderr and "超过单封上限 0.1 MB" in result.stderr
+    assert "分 4 封邮件发送，这是第 2 封" in msgs[1].get_body().get_content()
+
+
+# --------------------------------------------------------------------------- TLS and login
+
+
+def test_starttls_with_login(outbox, starttls_server, tmp_path):
+    server = starttls_server
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--starttls",
+                      "--user", USER, "--cafile", str(server.cafile), password=PASSWORD)
+    assert result.returncode == 0, result.stderr
+    assert server.logins == [USER]
+    assert len(server.messages) == 1 and server.messages[0]["authenticated"]
+    msg = server.handler.parsed()[0]
+    assert attachments(msg) == {n: (outbox / n).read_bytes() for n in (ROLLUP, A1, A2, B1)}
+    record = (outbox / "perfeval-mail-log.jsonl").read_text(encoding="utf-8")
+    for text in (result.stdout, result.stderr, record):
+        assert PASSWORD not in text
+    assert len(log_lines(outbox)) == 1
+
+
+def test_starttls_with_a_config_file_and_the_password_from_the_environment(outbox, starttls_server, tmp_path):
+    server = starttls_server
+    work = tmp_path / "财务科"
+    work.mkdir()
+    (work / "perfeval.toml").write_text(
+        "[mail]\n"
+        f'smtp = "{server.address}"\nstarttls = true\nuser = "{USER}"\nfrom = "{SENDER}"\n'
+        f'to = ["绩效科 <{BOSS}>"]\ncc = "{COLLEAGUE}"\ncafile = "{server.cafile.as_posix()}"\n'
+        'subject = "{year}年度绩效自评结果报送（{count}个项目）"\n',
+        encoding="utf-8",
+    )
+    result = mail_cli(str(outbox), cwd=work, password=PASSWORD)
+    assert result.returncode == 0, result.stderr
+    [received] = server.messages
+    assert received["to"] == [BOSS, COLLEAGUE]
+    assert server.handler.parsed()[0]["Subject"] == "2024年度绩效自评结果报送（3个项目）"
+    # options override the file
+    result = mail_cli(str(outbox), "--to", NOBODY.replace("nobody", "other"), "--resend", cwd=work, password=PASSWORD)
+    assert result.returncode == 0, result.stderr
+    assert server.messages[1]["to"] == ["other@czj.example.cn", COLLEAGUE]
+
+
+def test_implicit_ssl(outbox, smtp_server, tls):
+    server_ctx, cafile = tls
+    server = smtp_server(ssl_context=server_ctx)
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--ssl",
+                      "--cafile", str(cafile))
+    assert result.returncode == 0, result.stderr
+    assert len(server.messages) == 1
+
+
+def test_unknown_certificate_is_explained(outbox, smtp_server, tls):
+    server_ctx, _ = tls
+    server = smtp_server(ssl_context=server_ctx)
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--ssl")
+    assert_clean_failure(result, "证书", "--cafile")
+    assert log_lines(outbox) == []
+
+
+def test_wrong_password_exits_2_and_records_nothing(outbox, starttls_server):
+    server = starttls_server
+    wrong = "Wr0ng#pw-93c1-other"
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--starttls",
+                      "--user", USER, "--cafile", str(server.cafile), password=wrong)
+    assert_clean_failure(result, "登录邮件服务器", "用户名或密码不正确", "535")
+    assert wrong not in result.stderr + result.stdout
+    assert server.messages == [] and server.logins == []
+    assert not (outbox / "perfeval-mail-log.jsonl").exists()
+
+
+def test_a_password_typed_with_a_chinese_input_method_is_explained(outbox, starttls_server):
+    server = starttls_server
+    typed = "abc１２３。"  # full-width digits and a Chinese full stop
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--starttls",
+                      "--user", USER, "--cafile", str(server.cafile), password=typed)
+    assert_clean_failure(result, "全角", "中文输入法")
+    assert typed not in result.stderr + result.stdout
+    assert server.messages == []
+
+
+def test_login_needs_a_password_from_the_environment_without_a_terminal(outbox, starttls_server):
+    server = starttls_server
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--starttls",
+                      "--user", USER, "--cafile", str(server.cafile))
+    assert_clean_failure(result, "PERFEVAL_SMTP_PASSWORD")
+    assert server.messages == []
+
+
+def test_login_without_starttls_on_a_server_that_requires_it(outbox, starttls_server):
+    server = starttls_server
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address,
+                      "--user", USER, password=PASSWORD)
+    assert_clean_failure(result, "--starttls")
+    assert PASSWORD not in result.stderr + result.stdout
+    assert server.messages == [] and log_lines(outbox) == []
+
+
+def test_starttls_not_supported(outbox, smtp_server):
+    server = smtp_server()
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--starttls")
+    assert_clean_failure(result, "不支持 STARTTLS", "--ssl")
+    assert server.messages == [] and log_lines(outbox) == []
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_stopped_server_exits_2_and_records_nothing(outbox):
+    port = free_port()  # nothing listens there
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", f"127.0.0.1:{port}")
+    assert_clean_failure(result, f"127.0.0.1:{port}", "连接被拒绝", "--smtp")
+    assert not (outbox / "perfeval-mail-log.jsonl").exists()
+
+
+def test_silent_server_times_out(outbox):
+    with socket.socket() as listener:  # accepts connections (backlog) but never greets
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(5)
+        port = listener.getsockname()[1]
+        result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", f"127.0.0.1:{port}", "--timeout", "1")
+    assert_clean_failure(result, "超时", "1 秒")
+    assert log_lines(outbox) == []
+
+
+def test_refused_recipient_exits_2_and_records_nothing(outbox, smtp_server):
+    server = smtp_server(refuse=(NOBODY,))
+    result = mail_cli(str(outbox), "--to", NOBODY, "--from", SENDER, "--smtp", server.address)
+    assert_clean_failure(result, NOBODY, "550", "收件人")
+    assert server.messages == []
+    assert not (outbox / "perfeval-mail-log.jsonl").exists()
+
+
+def test_partly_refused_recipients_record_only_who_accepted(outbox, smtp_server):
+    server = smtp_server(refuse=(NOBODY,))
+    result = mail_cli(str(outbox), "--to", BOSS, "--cc", NOBODY, "--from", SENDER, "--smtp", server.address,
+                      "--per-unit")
+    assert_clean_failure(result, NOBODY, "550", BOSS)
+    # the first message reached the boss only, and the run stopped there
+    assert [m["to"] for m in server.messages] == [[BOSS]]
+    [record] = log_lines(outbox)
+    assert record["to"] == [BOSS] and record["cc"] == [] and record["refused"] == [NOBODY]
+    assert "已发送" in result.stdout  # the accepted message was reported
+    # the address corrected: everything goes to the new recipients (the colleague has nothing yet)
+    result = mail_cli(str(outbox), "--to", BOSS, "--cc", COLLEAGUE, "--from", SENDER, "--smtp", server.address,
+                      "--per-unit")
+    assert result.returncode == 0, result.stderr
+    assert [m["to"] for m in server.messages[1:]] == [[BOSS, COLLEAGUE]] * 3
+
+
+def test_rerun_sends_nothing_new_and_resend_sends_again(outbox, smtp_server):
+    server = smtp_server()
+    args = (str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address)
+    assert mail_cli(*args).returncode == 0
+    assert len(server.messages) == 1
+
+    again = mail_cli(*args)
+    assert again.returncode == 0, again.stderr
+    assert len(server.messages) == 1
+    assert "已跳过" in again.stdout and "4 个文件" in again.stdout and "--resend" in again.stdout
+    assert len(log_lines(outbox)) == 1
+
+    # a scored copy re-made (new content, same name) is new: only it goes
+    _workbook(outbox / B1, "民营经济统计调查经费（更正后）", rows=9)
+    changed = mail_cli(*args)
+    assert changed.returncode == 0, changed.stderr
+    assert len(server.messages) == 2
+    assert list(attachments(server.handler.parsed()[1])) == [B1]
+
+    resent = mail_cli(*args, "--resend")
+    assert resent.returncode == 0, resent.stderr
+    assert len(server.messages) == 3
+    assert list(attachments(server.handler.parsed()[2])) == [ROLLUP, A1, A2, B1]
+    assert len(log_lines(outbox)) == 3
+
+
+def test_missing_batch_json_asks_to_run_batch_first(tmp_path):
+    box = tmp_path / "空的输出"
+    box.mkdir()
+    result = mail_cli(str(box), "--to", BOSS, "--from", SENDER, "--eml", str(tmp_path / "草稿"))
+    assert_clean_failure(result, "perfeval-batch.json", "请先运行 perfeval batch")
+
+
+def test_batch_json_missing_a_field_is_named(outbox):
+    data = json.loads((outbox / "perfeval-batch.json").read_text(encoding="utf-8"))
+    del data["files"][1]["output"]
+    (outbox / "perfeval-batch.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--dry-run")
+    assert_clean_failure(result, "files[1].output")
+
+
+def test_batch_json_cannot_attach_files_outside_outbox(outbox, tmp_path):
+    secret = tmp_path / "私人文件.xlsx"
+    secret.write_bytes(b"not for mail")
+    data = json.loads((outbox / "perfeval-batch.json").read_text(encoding="utf-8"))
+    data["files"][0]["output"] = "../私人文件.xlsx"
+    (outbox / "perfeval-batch.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--dry-run")
+    assert_clean_failure(result, "不在文件夹")
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--to", BOSS, "--from", SENDER), ("--smtp", "--eml")),
+    (("--to", BOSS, "--from", SENDER, "--smtp", "127.0.0.1:25", "--eml", "x"), ("只能选一个",)),
+    (("--from", SENDER, "--eml", "x"), ("收件人", "--to")),
+    (("--to", "绩效科", "--from", SENDER, "--eml", "x"), ("绩效科", "不是有效的邮箱地址")),
+    (("--to", BOSS, "--from", SENDER, "--smtp", "127.0.0.1:99999"), ("端口", "99999")),
+    (("--to", BOSS, "--from", SENDER, "--smtp", "127.0.0.1", "--ssl", "--starttls"), ("只能选一个",)),
+    (("--to", BOSS, "--from", SENDER, "--eml", "x", "--max-size", "0"), ("--max-size",)),
+])
+def test_usage_mistakes_are_explained(outbox, args, words):
+    assert_clean_failure(mail_cli(str(outbox), *args, cwd=outbox.parent), *words)
+
+
+@pytest.mark.parametrize("toml, words", [
+    ('[mail]\nstarttls = "yes"\n', ("starttls", "true 或 false")),
+    ('[mail]\nsmpt = "mail.example.cn"\n', ("smpt", "未知的设置项")),
+    ('[mail]\npassword = "123456"\n', ("不能保存密码", "PERFEVAL_SMTP_PASSWORD")),
+    ('[mail]\nmax_size = -5\n', ("max_size",)),
+    ('[mail]\nto = ["jxk@"]\n', ("to", "jxk@")),
+    ('[mail\nsmtp = 1\n', ("perfeval.toml", "格式有误")),
+])
+def test_a_bad_config_file_names_the_field(outbox, tmp_path, toml, words):
+    config = tmp_path / "perfeval.toml"
+    config.write_text(toml, encoding="utf-8")
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--eml", str(tmp_path / "草稿"), cwd=tmp_path)
+    assert_clean_failure(result, *words)
+    assert "123456" not in result.stderr or "password" not in toml
+
+
+# --------------------------------------------------------------------------- drafts and dry run
+
+
+def test_eml_drafts_have_the_same_parts_as_the_sent_message(outbox, smtp_server, tmp_path):
+    drafts = tmp_path / "草稿"
+    result = mail_cli(str(outbox), "--to", f"绩效科 <{BOSS}>", "--from", SENDER, "--eml", str(drafts),
+                      "--per-unit", password=PASSWORD)
+    assert result.returncode == 0, result.stderr
+    files = sorted(drafts.glob("*.eml"))
+    assert [f.name for f in files] == [
+        "01_2024年度项目支出绩效自评评分结果（乌鲁木齐市工商联，2个项目）.eml",
+        "02_2024年度项目支出绩效自评评分结果（天山区工商联，1个项目）.eml",
+        "03_2024年度项目支出绩效自评评分汇总表（3个项目）.eml",
+    ]
+    assert not (outbox / "perfeval-mail-log.jsonl").exists()  # drafts are not "sent"
+    assert not list(drafts.glob(".perfeval-*"))  # no temporary files left behind
+
+    server = smtp_server()
+    assert mail_cli(str(outbox), "--to", f"绩效科 <{BOSS}>", "--from", SENDER, "--smtp", server.address,
+                    "--per-unit").returncode == 0
+    for path, sent in zip(files, server.handler.parsed()):
+        raw = path.read_bytes()
+        assert PASSWORD.encode() not in raw
+        draft = message_from_bytes(raw, policy=policy.default)
+        assert draft["X-Unsent"] == "1"  # Outlook opens it ready to send
+        assert draft["Subject"] == sent["Subject"] and draft["To"] == sent["To"] and draft["From"] == sent["From"]
+        assert draft.get_body().get_content() == sent.get_body().get_content()
+        assert [p.get_content_type() for p in draft.walk()] == [p.get_content_type() for p in sent.walk()]
+        assert attachments(draft) == attachments(sent)
+        for name, data in attachments(draft).items():
+            assert data == (outbox / name).read_bytes()
+    for text in (result.stdout, result.stderr):
+        assert PASSWORD not in text
+
+
+def test_dry_run_lists_the_plan_and_sends_nothing(outbox, smtp_server):
+    server = smtp_server()
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--dry-run",
+                      "--user", USER)
+    assert result.returncode == 0, result.stderr
+    assert server.messages == [] and log_lines(outbox) == []
+    assert "附件 4 个" in result.stdout and A1 in result.stdout and "未发送" in result.stdout
+
+
+def test_unreadable_file_is_reported_in_the_body_and_not_attached(outbox):
+    from perfeval_xlsx.mail import load_batch, plan_messages
+
+    data = json.loads((outbox / "perfeval-batch.json").read_text(encoding="utf-8"))
+    data["files"].append({
+        "file": "收件箱/某单位扫描件.xlsx", "output": None, "status": "unreadable",
+        "project": {"name": None, "department": None, "unit": None, "year": None},
+        "findings": [{"code": "E-UNREADABLE", "severity": "error", "sheet": None, "cell": None, "field": None,
+                      "value": None, "message": "某单位扫描件.xlsx：不是有效的 Excel 文件。请用 perfeval template 生成的模板重新填写。"}],
+        "execution_rate": None, "execution_score": None, "total": None, "grade": None,
+    })
+    (outbox / "perfeval-batch.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    [message] = plan_messages(load_batch(outbox), sender=SENDER, to=[BOSS]).messages
+    assert [a.name for a in message.attachments] == [ROLLUP, A1, A2, B1]
+    assert message.subject == "2024年度项目支出绩效自评评分结果（3个项目）"
+    assert "无法读取的文件（1 个）" in message.body
+    assert "收件箱/某单位扫描件.xlsx" in message.body and "不是有效的 Excel 文件" in message.body
+    assert f"平均分：{AVERAGE} 分" in message.body
+
+
+def test_help_does_not_load_the_mail_module():
+    code = ("import sys, perfeval_xlsx.cli; "
+            "print(any(m in sys.modules for m in ('perfeval_xlsx.mail', 'smtplib', 'ssl', 'email.message')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
+    result = subprocess.run([sys.executable, "-m", "perfeval_xlsx", "mail", "--help"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and "Example: perfeval mail" in result.stdout
