@@ -228,13 +228,11 @@ def parse_value(
         if body.startswith(prefix) and len(body) > len(prefix):
             parsed.operator, body = op, body[len(prefix):]
             break
-    if parsed.operator is None:
-        for suffix, op in _SUFFIX_OPERATORS:
-            if body.endswith(suffix) and len(body) > len(suffix):
-                parsed.operator, body = op, body[: -len(suffix)]
-                break
-    if body.startswith("控制在") and body.endswith("以内"):
-        parsed.operator, body = LE, body[3:-2]
+    for suffix, op in _SUFFIX_OPERATORS:
+        if body.endswith(suffix) and len(body) > len(suffix):
+            body = body[: -len(suffix)]
+            parsed.operator = parsed.operator or op  # 控制在4万元以内: the prefix already said ≤
+            break
 
     d, date_op = _parse_date(body, year)
     if d is not None:
@@ -259,6 +257,8 @@ def parse_value(
             parsed.notes.append(("I-APPROX", f"“{text}”按 {number:g} 理解"))
             rest = rest[1:]
         unit = rest.strip("。.")
+        if re.match(r"^(月|日|号|年|季度)", unit):
+            return parsed  # a date without its year (12月底): not a count of months
         if unit and (re.search(r"\d", unit) or len(unit) > 6):
             return parsed  # a sentence with a number in it, not a value
         parsed.kind, parsed.number, parsed.unit = "number", number, unit
