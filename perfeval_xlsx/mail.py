@@ -371,7 +371,7 @@ def plan_messages(
         units: dict[str, list[Project]] = {}
         for p in batch.projects:
             if p.output:
-                units.setdefault(p.unit or "（未填写实施单位）", []).append(p)
+                units.setdefault(p.unit or "未填写实施单位", []).append(p)
         for unit, projects in units.items():
             groups.append((unit, projects, [scored[p.file] for p in projects]))
         if rollup:
@@ -737,7 +737,7 @@ def send_plan(
                 raise MailError(
                     f"邮件服务器 {settings.address} 限制单封邮件不超过 {format_size(limit)}，"
                     f"第 {i} 封“{planned.subject}”有 {format_size(len(data))}。"
-                    f"请加 --max-size {max(limit / MB * 0.7, 0.1):.1f} 重新运行，把附件分到多封邮件中。"
+                    f"请加 --max-size {max(math.floor(limit / MB * 90) / 100, 0.01):g} 重新运行，把附件分到多封邮件中。"
                 )
         for i, (planned, data) in enumerate(built, 1):
             current = planned
@@ -762,8 +762,7 @@ def send_plan(
                 raise MailError(
                     f"邮件“{planned.subject}”已发送给 {'、'.join(accepted)}，但邮件服务器拒绝了收件人 "
                     + "、".join(f"{r}（{_reply(c, m)}）" for r, (c, m) in refused.items())
-                    + "。请检查这些地址是否正确；改正后重新运行即可补发（已发送的记录见 "
-                    + f"{MAIL_LOG}）。其余邮件未发送。"
+                    + "。请检查这些地址；改正后重新运行即可补发（该邮件的附件会重新发给全部收件人）。其余邮件未发送。"
                 )
     except MailError as exc:
         _close(conn)
@@ -833,7 +832,7 @@ def _reply(code: int, message: bytes | str) -> str:
 def _already(sent: list[SentMessage]) -> str:
     if not sent:
         return "（本次没有邮件被服务器接收，未记录为已发送。）"
-    return f"（本次已有 {len(sent)} 封邮件被服务器接收并记入 {MAIL_LOG}，重新运行时不会重复发送。）"
+    return f"（本次已有 {len(sent)} 封邮件被服务器接收，已记入 {MAIL_LOG}；收件人不变时，重新运行不会重复发送其中的文件。）"
 
 
 def _explain(exc: BaseException, settings: SmtpSettings, planned: PlannedMessage | None) -> str:
@@ -870,6 +869,14 @@ def _explain(exc: BaseException, settings: SmtpSettings, planned: PlannedMessage
         )
     if isinstance(exc, smtplib.SMTPConnectError):
         return f"邮件服务器 {server} 拒绝连接（答复：{_reply(exc.smtp_code, exc.smtp_error)}）。请稍后再试，或向单位信息部门确认。"
+    timed_out = isinstance(exc, (TimeoutError, socket.timeout)) or (
+        isinstance(exc, smtplib.SMTPServerDisconnected) and "timed out" in str(exc)
+    )
+    if timed_out:
+        return (
+            f"{which}等待邮件服务器 {server} 响应超时（{settings.timeout:g} 秒内没有回应）。"
+            f"请检查网络和防火墙、端口与加密方式（465 要加 --ssl），或用 --timeout 延长等待时间。"
+        )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return (
             f"{which}邮件服务器 {server} 意外断开了连接。常见原因是加密方式与端口不匹配："
@@ -893,11 +900,6 @@ def _explain(exc: BaseException, settings: SmtpSettings, planned: PlannedMessage
         return (
             f"无法连接邮件服务器 {server}：连接被拒绝（该端口没有邮件服务）。"
             f"请检查 --smtp 的地址和端口（常用：25；465 配 --ssl；587 配 --starttls），以及本机网络。"
-        )
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return (
-            f"{which}连接邮件服务器 {server} 超时（{settings.timeout:g} 秒内没有响应）。"
-            f"请检查网络和防火墙、端口与加密方式（465 要加 --ssl），或用 --timeout 延长等待时间。"
         )
     if isinstance(exc, socket.gaierror):
         return f"找不到邮件服务器“{settings.host}”（域名无法解析）。请检查 --smtp 的拼写和网络连接。"

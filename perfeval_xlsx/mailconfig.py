@@ -190,6 +190,11 @@ def parse_addresses(values: list[str], where: str) -> list[str]:
             raise ConfigError(f"{where}中有空的邮箱地址。请写成 name@example.cn 或 姓名 <name@example.cn>。")
         for piece in pieces:
             name, addr = parseaddr(piece)
+            if not addr.isascii() and ("@" in addr or "＠" in addr):
+                raise ConfigError(
+                    f"{where}中的“{piece}”含有中文或全角字符。邮箱地址只能用英文字母、数字和半角符号（@ . _ -），"
+                    "姓名可写在地址前，如 张三 <zhangsan@example.cn>。"
+                )
             if not _ADDR_SPEC.match(addr or "") or ("<" in piece) != (">" in piece):
                 raise ConfigError(f"{where}中的“{piece}”不是有效的邮箱地址。请写成 name@example.cn 或 姓名 <name@example.cn>。")
             try:

@@ -18,6 +18,7 @@ import sys
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from pathlib import Path
+from urllib.parse import unquote
 
 import openpyxl
 import pytest
@@ -130,10 +131,11 @@ def mail_cli(*args: str, cwd: Path | None = None, password: str | None = None) -
 def assert_clean_failure(result: subprocess.CompletedProcess, *words: str) -> None:
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout
-    assert result.stderr.startswith("错误："), result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("错误："), result.stderr  # one error line, last
+    assert all(line.startswith("提醒：") for line in lines[:-1]), result.stderr
     for word in words:
-        assert word in result.stderr, (word, result.stderr)
+        assert word in lines[-1], (word, result.stderr)
 
 
 # --------------------------------------------------------------------------- SMTP servers
@@ -313,7 +315,6 @@ def test_chinese_attachment_names_use_rfc2231_and_encoded_word_fallback(outbox, 
         assert re.search(r"filename\*(0\*)?=utf-8''", disposition), disposition
         assert content_type.startswith(XLSX + ";")
         # RFC 2231 alone: join the continuations and percent-decode
-        from urllib.parse import unquote
         pieces = re.findall(r"filename\*(?:\d+\*)?=(?:utf-8'')?([^;\s]+)", disposition)
         assert unquote("".join(pieces), encoding="utf-8") == name
         # the encoded-word fallback alone: name="=?utf-8?b?...?=" decodes to the same name
@@ -417,6 +418,7 @@ def test_starttls_with_login(outbox, starttls_server, tmp_path):
     assert result.returncode == 0, result.stderr
     assert server.logins == [USER]
     assert len(server.messages) == 1 and server.messages[0]["authenticated"]
+    assert PASSWORD.encode() not in server.messages[0]["raw"]
     msg = server.handler.parsed()[0]
     assert attachments(msg) == {n: (outbox / n).read_bytes() for n in (ROLLUP, A1, A2, B1)}
     record = (outbox / "perfeval-mail-log.jsonl").read_text(encoding="utf-8")
@@ -429,10 +431,11 @@ def test_starttls_with_a_config_file_and_the_password_from_the_environment(outbo
     server = starttls_server
     work = tmp_path / "财务科"
     work.mkdir()
+    (work / "单位根证书.pem").write_bytes(server.cafile.read_bytes())  # relative to the config file
     (work / "perfeval.toml").write_text(
         "[mail]\n"
         f'smtp = "{server.address}"\nstarttls = true\nuser = "{USER}"\nfrom = "{SENDER}"\n'
-        f'to = ["绩效科 <{BOSS}>"]\ncc = "{COLLEAGUE}"\ncafile = "{server.cafile.as_posix()}"\n'
+        f'to = ["绩效科 <{BOSS}>"]\ncc = "{COLLEAGUE}"\ncafile = "单位根证书.pem"\n'
         'subject = "{year}年度绩效自评结果报送（{count}个项目）"\n',
         encoding="utf-8",
     )
@@ -442,7 +445,7 @@ def test_starttls_with_a_config_file_and_the_password_from_the_environment(outbo
     assert received["to"] == [BOSS, COLLEAGUE]
     assert server.handler.parsed()[0]["Subject"] == "2024年度绩效自评结果报送（3个项目）"
     # options override the file
-    result = mail_cli(str(outbox), "--to", NOBODY.replace("nobody", "other"), "--resend", cwd=work, password=PASSWORD)
+    result = mail_cli(str(outbox), "--to", "other@czj.example.cn", "--resend", cwd=work, password=PASSWORD)
     assert result.returncode == 0, result.stderr
     assert server.messages[1]["to"] == ["other@czj.example.cn", COLLEAGUE]
 
@@ -554,6 +557,13 @@ def test_partly_refused_recipients_record_only_who_accepted(outbox, smtp_server)
     assert [m["to"] for m in server.messages[1:]] == [[BOSS, COLLEAGUE]] * 3
 
 
+def test_server_size_limit_is_checked_before_anything_is_sent(outbox, smtp_server):
+    server = smtp_server(data_size_limit=12000)  # SIZE 12000; the first message (two ~5 KB workbooks) is larger
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--per-unit")
+    assert_clean_failure(result, "限制单封邮件", "--max-size")
+    assert server.messages == [] and log_lines(outbox) == []
+
+
 def test_rerun_sends_nothing_new_and_resend_sends_again(outbox, smtp_server):
     server = smtp_server()
     args = (str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address)
@@ -610,6 +620,7 @@ def test_batch_json_cannot_attach_files_outside_outbox(outbox, tmp_path):
     (("--to", BOSS, "--from", SENDER, "--smtp", "127.0.0.1:25", "--eml", "x"), ("只能选一个",)),
     (("--from", SENDER, "--eml", "x"), ("收件人", "--to")),
     (("--to", "绩效科", "--from", SENDER, "--eml", "x"), ("绩效科", "不是有效的邮箱地址")),
+    (("--to", "jxk＠czj.example.cn", "--from", SENDER, "--eml", "x"), ("全角",)),
     (("--to", BOSS, "--from", SENDER, "--smtp", "127.0.0.1:99999"), ("端口", "99999")),
     (("--to", BOSS, "--from", SENDER, "--smtp", "127.0.0.1", "--ssl", "--starttls"), ("只能选一个",)),
     (("--to", BOSS, "--from", SENDER, "--eml", "x", "--max-size", "0"), ("--max-size",)),
@@ -706,3 +717,23 @@ def test_help_does_not_load_the_mail_module():
     result = subprocess.run([sys.executable, "-m", "perfeval_xlsx", "mail", "--help"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and "Example: perfeval mail" in result.stdout
+
+
+def test_password_comes_from_the_environment_or_a_prompt_only():
+    from perfeval_xlsx.mail import MailError, get_password
+
+    prompts: list[str] = []
+
+    def prompt(text: str) -> str:
+        prompts.append(text)
+        return "typed-secret"
+
+    assert get_password(USER, "smtp.example.cn:587", environ={"PERFEVAL_SMTP_PASSWORD": "env-secret"},
+                        interactive=True, prompt=prompt) == "env-secret"
+    assert prompts == []
+    assert get_password(USER, "smtp.example.cn:587", environ={}, interactive=True, prompt=prompt) == "typed-secret"
+    assert len(prompts) == 1 and USER in prompts[0] and "密码" in prompts[0]
+    with pytest.raises(MailError, match="PERFEVAL_SMTP_PASSWORD"):
+        get_password(USER, "smtp.example.cn:587", environ={}, interactive=False, prompt=prompt)
+    with pytest.raises(MailError, match="没有输入密码"):
+        get_password(USER, "smtp.example.cn:587", environ={}, interactive=True, prompt=lambda text: "")
