@@ -184,7 +184,7 @@ def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
     for r in df.itertuples(index=False):
         ri = by_row[r.row]
         ind = ri.row
-        if np.isnan(r.score) or ri.has_error:
+        if np.isnan(r.score) or ri.has_error or ri.score_error:
             continue
         name = ind.name
         reason_cell = ind.reason or ind.level3

@@ -133,7 +133,8 @@ class _SheetWriter:
         elif isinstance(value, (int, float)):
             self.ws.write_number(row, col, value, fmt)
         elif isinstance(value, (date, datetime)):
-            self.ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)
+            date_fmt = self.f.input(num_format="yyyy-mm-dd")
+            self.ws.write_datetime(row, col, datetime(value.year, value.month, value.day), date_fmt)
         else:
             self.ws.write_string(row, col, str(value), fmt)
 

@@ -41,7 +41,8 @@ class RowInput:
     reason: str = ""
     target_text: str = ""
     actual_text: str = ""
-    has_error: bool = False
+    has_error: bool = False  # its values cannot be scored
+    score_error: bool = False  # its self-score is wrong (the rule score still counts)
 
 
 @dataclass
@@ -256,8 +257,9 @@ class _Validator:
     def _finish(self, out: RowInput, errors_before: int) -> RowInput:
         """A row has an error when its values cannot be scored; an error in the self-score
         alone does not stop the rule score from being computed."""
-        out.has_error = out.has_error or any(
-            f.severity == "error" and f.field != "score" for f in self.findings[errors_before:])
+        errors = [f for f in self.findings[errors_before:] if f.severity == "error"]
+        out.has_error = out.has_error or any(f.field != "score" for f in errors)
+        out.score_error = any(f.field == "score" for f in errors)
         return out
 
     def _quantitative(self, out: RowInput, ind: IndicatorRow, target: Parsed, column_op: str | None,
@@ -292,8 +294,7 @@ class _Validator:
         a_unit = actual.unit or (unit_col if isinstance(ind.actual.value, (int, float)) or not actual.unit else "") or t_unit
         a_factor, a_base = split_unit(a_unit)
         value = actual.number
-        if t_base == "%" and a_base != "%" and not actual.unit and 0 < value <= 1 < (target.number or 0) \
-                and "%" not in (ind.actual.number_format or ""):
+        if t_base == "%" and not actual.unit and 0 < value <= 1 < (target.number or 0):
             value *= 100
             a_base, a_factor = "%", 1.0
             self.add("W-PERCENT-AMBIGUOUS", ind.actual, "actual",
