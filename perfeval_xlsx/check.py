@@ -23,6 +23,7 @@ class CheckResult:
     findings: list[Finding]
     profile: str = ""
     form: Any = None  # model.Form
+    workbook: Any = None  # the loaded openpyxl workbook (only with keep_workbook=True)
     validated: Any = None  # validate.Validated
     score: Any = None  # scoring.FormScore
     extra: dict[str, Any] = field(default_factory=dict)
@@ -52,16 +53,17 @@ def resolve_profile(profile: str | Path | Profile | None, form_kind: str) -> Pro
     return load_profile(profile)
 
 
-def check_file(path: str | Path, profile: str | Path | Profile | None = None) -> CheckResult:
+def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
+               keep_workbook: bool = False) -> CheckResult:
     """Read, validate and score one workbook. Profile errors (ProfileError) are the caller's
     mistake and are raised; anything wrong with the file becomes a finding."""
-    from .reader import read_form
+    from .reader import load_form
     from .scoring import score_form
     from .validate import validate
 
     path = Path(path)
     try:
-        form = read_form(path)
+        wb, form = load_form(path, keep_vba=path.suffix.lower() == ".xlsm")
     except FileProblem as problem:
         f = finding(problem.code, "", "", "file", path.name, problem.message)
         return CheckResult(str(path), "unreadable", dict(EMPTY_PROJECT), [f])
@@ -69,7 +71,8 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None) ->
     validated = validate(form, prof)
     scored = score_form(validated)
     return CheckResult(str(path), status_of(scored.findings), form.project, scored.findings,
-                       profile=prof.name, form=form, validated=validated, score=scored)
+                       profile=prof.name, form=form, validated=validated, score=scored,
+                       workbook=wb if keep_workbook else None)
 
 
 def score_summary(result: CheckResult) -> dict[str, Any]:

@@ -239,6 +239,43 @@ def check(
     raise typer.Exit(_exit_code(results))
 
 
+@app.command()
+def score(
+    files: list[Path] = typer.Argument(..., help="要评分的 .xlsx 文件（或包含它们的文件夹）。", show_default=False),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="评分结果放入的文件夹，默认与原文件放在一起。"),
+    profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出每个文件的检查结果和得分。"),
+) -> None:
+    """按规则评分，生成“原文件名_评分.xlsx”（原文件不改动）。
+
+    评分副本中填好执行率、每项得分、总分和等级，有问题的单元格标红/标黄并附批注，
+    并增加“评分汇总”“评分明细”“问题清单”三个工作表。
+    退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
+
+    Example: perfeval score samples/*.xlsx -o 评分结果/
+    """
+    import warnings
+
+    warnings.simplefilter("ignore")
+    prof = _profile_or_fail(profile)
+    from .report import print_score_results
+    from .score import score_file
+
+    paths = _expand(files)
+    if not paths:
+        _fail("没有找到要评分的 .xlsx 文件。")
+    if output is not None and output.exists() and not output.is_dir():
+        _fail(f"“{output}”不是文件夹。请用 -o 指定一个文件夹。")
+    outcomes = [score_file(path, output, prof) for path in paths]
+    if as_json:
+        import json
+
+        typer.echo(json.dumps([o.to_dict() for o in outcomes], ensure_ascii=False, indent=2))
+    else:
+        print_score_results(outcomes)
+    raise typer.Exit(_exit_code([o.result for o in outcomes]))
+
+
 def _kind(exc: BaseException) -> str:
     """Name the click exception kind without importing click (typer may vendor it)."""
     names = {cls.__name__ for cls in type(exc).__mro__}

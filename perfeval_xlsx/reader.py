@@ -194,14 +194,14 @@ def _columns(grid: _Grid, row: int, synonyms: dict[str, tuple[str, ...]], below:
     return columns
 
 
-def open_workbook(path: Path):
+def open_workbook(path: Path, keep_vba: bool = False):
     """Load a workbook that passed `inspect_file`; problems become FileProblem."""
     import openpyxl
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(path, data_only=False, keep_links=False)
+            return openpyxl.load_workbook(path, data_only=False, keep_links=False, keep_vba=keep_vba)
     except FileProblem:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is a damaged file to the user
@@ -230,17 +230,23 @@ def choose_sheet(wb) -> Any:
     return candidates[0]
 
 
-def read_form(path: str | Path) -> Form:
-    """Read the form in `path`. Raises FileProblem (with a Chinese message) when it cannot."""
+def load_form(path: str | Path, keep_vba: bool = False):
+    """Load the workbook and read its form: (workbook, Form). The workbook is loaded once,
+    with formulas kept, so that the scored copy can be written from it."""
     path = Path(path)
     inspect_file(path)
-    wb = open_workbook(path)
+    wb = open_workbook(path, keep_vba=keep_vba)
     ws = choose_sheet(wb)
     try:
         cached = cached_formula_values(path, ws.title)
     except Exception:  # noqa: BLE001 - no cached values: formulas will be reported
         cached = {}
-    return read_sheet(ws, cached, str(path))
+    return wb, read_sheet(ws, cached, str(path))
+
+
+def read_form(path: str | Path) -> Form:
+    """Read the form in `path`. Raises FileProblem (with a Chinese message) when it cannot."""
+    return load_form(path)[1]
 
 
 def read_sheet(ws, cached: dict[str, Any], path: str = "") -> Form:

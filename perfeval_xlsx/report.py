@@ -59,3 +59,27 @@ def print_check_results(results, console: Console | None = None, scores: bool = 
     counts = {k: sum(1 for r in results if r.status == k) for k in ("ok", "warnings", "errors", "unreadable")}
     console.print(f"共 {len(results)} 个文件：通过 {counts['ok']}，有预警 {counts['warnings']}，"
                   f"有错误 {counts['errors']}，无法读取 {counts['unreadable']}。")
+
+
+def print_score_results(outcomes, console: Console | None = None) -> None:
+    """One line per file: status, project, 总分, 等级, counts; then the problems."""
+    console = console or make_console()
+    for o in outcomes:
+        r = o.result
+        errors = sum(1 for f in r.findings if f.severity == "error")
+        warnings_ = sum(1 for f in r.findings if f.severity == "warning")
+        if r.score is None:
+            console.print(f"{STATUS_TEXT[r.status]}  {escape(r.file)}")
+        else:
+            s = r.score
+            console.print(
+                f"{STATUS_TEXT[r.status]}  {escape(r.project.get('name') or r.file)}  "
+                f"总分 [bold]{s.total:g}[/]  等级 [bold]{s.grade}[/]  错误 {errors}  预警 {warnings_}"
+            )
+            console.print(f"  → {escape(str(o.output))}")
+        for f in r.findings:
+            if f.severity != "info":
+                console.print(f"  [{STYLE[f.severity]}]{SEVERITY_LABEL[f.severity]}[/] {escape(f.message)}")
+    counts = {k: sum(1 for o in outcomes if o.result.status == k) for k in ("ok", "warnings", "errors", "unreadable")}
+    console.print(f"\n共 {len(outcomes)} 个文件：通过 {counts['ok']}，有预警 {counts['warnings']}，"
+                  f"有错误 {counts['errors']}，无法读取 {counts['unreadable']}。")

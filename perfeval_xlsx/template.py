@@ -9,7 +9,6 @@ Formulas are written with their cached values, so every viewer shows a number.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from datetime import date, datetime
@@ -19,6 +18,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from .textfit import LINE_HEIGHT
+from .textfit import lines_needed as _lines_needed
 from .content import FormContent, FundsLine, Indicator, blank_content
 from .layout import (
     COLUMN_INDEX,
@@ -47,7 +48,6 @@ BAD_FILL, BAD_FONT = "#FCE4D6", "#9C0006"
 # Fixed document dates keep the output byte-for-byte reproducible.
 DOC_CREATED = datetime(2024, 1, 1)
 LAST_COL = len(INDICATOR_COLUMNS) - 1  # J
-LINE_HEIGHT = 14.0  # points per wrapped line at 10 pt
 
 
 def excel_number_text(value: float) -> str:
@@ -58,18 +58,6 @@ def excel_number_text(value: float) -> str:
 
 def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _text_width(text: str) -> float:
-    """Display width in Excel character units: CJK and full-width count double."""
-    return sum(1.8 if ord(ch) > 0x2E7F else 1.0 for ch in text)
-
-
-def _lines_needed(text: str, width: float) -> int:
-    if not text:
-        return 1
-    usable = max(width - 1.5, 1.0)
-    return sum(max(1, math.ceil(_text_width(part) / usable)) for part in str(text).split("\n"))
 
 
 class _Formats:
