@@ -79,6 +79,8 @@ def score_summary(result: CheckResult) -> dict[str, Any]:
     """The scores of a result as plain data (the `--json` fields of `perfeval score`)."""
     import math
 
+    from .scoring import records
+
     s = result.score
     if s is None:
         return {"execution_rate": None, "execution_score": None, "total": None, "grade": None, "indicators": []}
@@ -92,7 +94,7 @@ def score_summary(result: CheckResult) -> dict[str, Any]:
             return x
 
     indicators = []
-    for r in s.rows.itertuples(index=False):
+    for r in records(s.rows):
         indicators.append({
             "sheet": r.sheet, "row": int(r.row), "level1": r.level1, "level2": r.level2, "level3": r.level3,
             "operator": r.operator, "target": num(r.target) if r.kind == "quant" else r.target_text,

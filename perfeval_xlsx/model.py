@@ -96,6 +96,7 @@ class Form:
     grade: Cell | None = None
     total_row: int | None = None
     formula_problems: list[Cell] = field(default_factory=list)
+    cached_values: dict[str, Any] = field(default_factory=dict, repr=False)  # formula cell → its cached result
 
     def funds_line(self, key: str) -> FundsLine | None:
         return next((f for f in self.funds if f.key == key), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -69,10 +70,15 @@ class FormNotFound(FileProblem):
     pass
 
 
+@lru_cache(maxsize=None)
+def _normalized(synonyms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(normalize_label(s) for s in synonyms)
+
+
 def _match(label: str, synonyms: Iterable[str], prefix: bool = True) -> bool:
     if not label:
         return False
-    names = [normalize_label(s) for s in synonyms]
+    names = _normalized(tuple(synonyms))
     return label in names or (prefix and any(label.startswith(n) for n in names if len(n) >= 2))
 
 
@@ -255,8 +261,9 @@ def read_sheet(ws, cached: dict[str, Any], path: str = "") -> Form:
     if header_row is None:
         raise FormNotFound("E-NO-FORM", f"工作表“{ws.title}”中找不到绩效指标表。")
     columns = _columns(grid, header_row, INDICATOR_SYNONYMS)
-    reader = _FormReader(grid, header_row, columns, path)
-    return reader.read()
+    form = _FormReader(grid, header_row, columns, path).read()
+    form.cached_values = cached
+    return form
 
 
 @dataclass

@@ -7,7 +7,9 @@ the grade and the findings that depend on scores (偏差原因, 超计划, self-
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,17 @@ COLUMNS = [
     "percent", "deadline_days", "late_days", "grade", "weight", "self_score", "reason_blank",
     "target_text", "actual_text", "has_error",
 ]
+
+
+def records(frame: pd.DataFrame) -> list:
+    """The rows of a frame as named tuples, cheaply (itertuples slices every column per call)."""
+    Row = _row_type(tuple(frame.columns))
+    return [Row(*values) for values in zip(*(frame[c].tolist() for c in frame.columns))]
+
+
+@lru_cache(maxsize=16)
+def _row_type(columns: tuple[str, ...]):
+    return namedtuple("Row", columns)
 
 
 def round_half_up(values, digits: int = 2):
@@ -103,7 +116,7 @@ def apply_rules(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     df["completion"] = np.where(quant & ~np.isnan(ratio), df["completion"], np.nan)
     df["overshoot"] = overshoot
     df["overshoot_unexplained"] = unexplained
-    df["rule"] = [_rule_text(r, profile) for r in df.itertuples(index=False)]
+    df["rule"] = [_rule_text(r, profile) for r in records(df)]
     diff = df["self_score"] - df["score"]
     df["difference"] = round_half_up(np.abs(diff.fillna(0)), profile.rounding) * np.sign(diff.fillna(0))
     df.loc[diff.isna(), "difference"] = np.nan
@@ -181,7 +194,7 @@ def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
     out: list[Finding] = []
     tol = v.profile.self_score_tolerance
     by_row = {r.row.row: r for r in v.rows}
-    for r in df.itertuples(index=False):
+    for r in records(df):
         ri = by_row[r.row]
         ind = ri.row
         if np.isnan(r.score) or ri.has_error or ri.score_error:
@@ -249,7 +262,7 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
         findings.append(finding("W-TOTAL-DIFF", tc.sheet, tc.address, "total", tc.value,
                                 f"自填总分 {format_number(tc.value)} 与计算总分 {format_number(total)} 不一致。请核对；以计算总分为准。"))
     level1: dict[str, dict[str, Any]] = {}
-    for r in df.itertuples(index=False):
+    for r in records(df):
         key = canonical_level1(r.level1, p)
         entry = level1.setdefault(key, {"name": key, "weight": 0.0, "score": 0.0})
         entry["weight"] += 0 if np.isnan(r.weight) else r.weight

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from copy import copy
 import tempfile
 import warnings
 from pathlib import Path
@@ -26,7 +27,7 @@ from . import __version__
 from .check import CheckResult
 from .findings import ERROR, INFO, SEVERITY_LABEL, SEVERITY_ORDER, WARNING
 from .safety import MISSING, cached_formula_values
-from .scoring import PROVISIONAL, operator_word
+from .scoring import PROVISIONAL, operator_word, records
 from .textfit import row_height
 from .values import format_number
 
@@ -63,16 +64,18 @@ def _num(x: Any) -> float | None:
         return None
 
 
-def _values_for_formulas(wb, source: Path) -> None:
+def _values_for_formulas(wb, source: Path, known: dict[str, dict[str, Any]]) -> None:
     """Replace every formula by the value it showed, so every viewer shows a number."""
     for ws in wb.worksheets:
         formulas = [c for c in ws._cells.values() if c.data_type == "f"]  # noqa: SLF001
         if not formulas:
             continue
-        try:
-            cached = cached_formula_values(source, ws.title)
-        except Exception:  # noqa: BLE001
-            cached = {}
+        cached = known.get(ws.title)
+        if cached is None:
+            try:
+                cached = cached_formula_values(source, ws.title)
+            except Exception:  # noqa: BLE001
+                cached = {}
         for cell in formulas:
             value = cached.get(cell.coordinate, MISSING)
             cell.value = None if value is MISSING or value == "" else value
@@ -104,7 +107,7 @@ def _fill_form(ws: Worksheet, result: CheckResult) -> None:
         if ex.self_score is not None and abs(ex.self_score - s.execution_score) > 0.005:
             differing.append((ex.score_cell.row, ex.self_score))
     by_row = {r.row.row: r for r in v.rows}
-    for r in s.rows.itertuples(index=False):
+    for r in records(s.rows):
         ri = by_row[r.row]
         score = _num(r.score)
         if ri.row.score is None or not ri.row.score.address or score is None:
@@ -191,21 +194,49 @@ def _mark_findings(ws: Worksheet, result: CheckResult) -> None:
         cell.comment = comment
 
 
-def _style_header(ws: Worksheet, row: int, columns: int) -> None:
-    for c in range(1, columns + 1):
-        cell = ws.cell(row, c)
-        cell.font = Font(name=FONT, bold=True, size=10)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+class _Styles:
+    """Styles applied by copying a prototype's style array: openpyxl otherwise hashes every
+    Font/Alignment/Border object it is given, which dominates the time of writing a sheet."""
+
+    def __init__(self) -> None:
+        self._protos: dict[tuple, Any] = {}
+
+    def body(self, cell, *, align: str = "left", fmt: str | None = None, bold: bool = False, size: int = 10) -> None:
+        key = ("body", align, fmt, bold, size)
+        proto = self._protos.get(key)
+        if proto is not None:
+            cell._style = copy(proto)  # noqa: SLF001
+            return
+        cell.font = Font(name=FONT, size=size, bold=bold)
+        cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
         cell.border = BOX
+        if fmt:
+            cell.number_format = fmt
+        self._protos[key] = copy(cell._style)  # noqa: SLF001
+
+    def header(self, ws: Worksheet, row: int, columns: int) -> None:
+        for c in range(1, columns + 1):
+            cell = ws.cell(row, c)
+            proto = self._protos.get(("header",))
+            if proto is not None:
+                cell._style = copy(proto)  # noqa: SLF001
+                continue
+            cell.font = Font(name=FONT, bold=True, size=10)
+            cell.fill = HEADER_FILL
+            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            cell.border = BOX
+            self._protos[("header",)] = copy(cell._style)  # noqa: SLF001
 
 
-def _body(cell, *, align: str = "left", fmt: str | None = None, bold: bool = False, size: int = 10) -> None:
-    cell.font = Font(name=FONT, size=size, bold=bold)
-    cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
-    cell.border = BOX
-    if fmt:
-        cell.number_format = fmt
+_STYLES: _Styles | None = None  # the styles of the workbook being written
+
+
+def _style_header(ws: Worksheet, row: int, columns: int) -> None:
+    _STYLES.header(ws, row, columns)
+
+
+def _body(cell, **kw) -> None:
+    _STYLES.body(cell, **kw)
 
 
 def _page(ws: Worksheet, landscape: bool, title_rows: str | None = None) -> None:
@@ -328,7 +359,7 @@ def _detail_sheet(wb, result: CheckResult) -> None:
         if f.cell and f.sheet == result.form.sheet:
             by_row.setdefault(coordinate_from_string(f.cell)[1], []).append(f"【{SEVERITY_LABEL[f.severity]}】{f.message}")
     r = 2
-    for x in result.score.rows.itertuples(index=False):
+    for x in records(result.score.rows):
         quant = x.kind == "quant"
         values = (
             x.row, x.level1, x.level2, x.level3, operator_word(x.operator),
@@ -378,13 +409,15 @@ def _issues_sheet(wb, result: CheckResult) -> None:
 
 def write_scored_copy(result: CheckResult, source: Path, target: Path) -> Path:
     """Write the scored copy of `source` (already read into `result` with its workbook)."""
+    global _STYLES
     wb = result.workbook
     if wb is None:
         raise ValueError("write_scored_copy needs check_file(..., keep_workbook=True)")
+    _STYLES = _Styles()
     for name in (SUMMARY, DETAIL, ISSUES):
         if name in wb.sheetnames:
             del wb[name]
-    _values_for_formulas(wb, source)
+    _values_for_formulas(wb, source, {result.form.sheet: result.form.cached_values})
     ws = wb[result.form.sheet]
     _fill_form(ws, result)
     _mark_findings(ws, result)
