@@ -418,9 +418,7 @@ class _FormReader:
     def _footer_score(self, footer: int) -> Cell | None:
         g = self.grid
         if "score" in self.columns:
-            cell = g.cell(footer, self.columns["score"])
-            if not cell.blank or cell.formula:
-                return cell
+            return g.cell(footer, self.columns["score"])  # blank: the scored copy fills it in
         return None
 
     def _indicators(self, footer: int | None) -> tuple[list[IndicatorRow], list[GroupLabel]]:

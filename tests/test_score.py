@@ -192,3 +192,20 @@ def test_bad_profile_names_the_field(change, field):
     with pytest.raises(ProfileError) as exc:
         profile_from_dict(data, "my.toml")
     assert field in str(exc.value)
+
+
+def test_scoring_a_units_own_ministry_copy(tmp_path):
+    """A unit's own layout (分值 in D, 得分 in G, folded values): scores land in its own cells."""
+    from .test_reader import _base_content, _unit_copy
+
+    src = tmp_path / "单位自制表.xlsx"
+    _unit_copy(src, _base_content())
+    outcome = score_file(src, tmp_path / "out")
+    assert outcome.result.status == "ok" and outcome.result.score.total == 100
+    ws = openpyxl.load_workbook(outcome.output, data_only=True)["附件2 绩效自评表"]
+    by_name = {ws[f"C{r}"].value: ws[f"G{r}"].value for r in range(16, 31) if ws[f"C{r}"].value}
+    assert by_name["商会党建书籍配发"] == 3 and by_name["购买学习资料和书籍等费用"] == 7
+    total_row = next(r for r in range(16, 40) if ws[f"A{r}"].value == "总分")
+    assert ws[f"G{total_row}"].value == 100
+    assert ws[f"B{total_row + 1}"].value == "优"
+    assert ws["H8"].value == 10 and ws["G8"].value == 1  # 执行率 as a value, its 得分
