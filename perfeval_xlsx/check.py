@@ -77,21 +77,11 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
 
 def score_summary(result: CheckResult) -> dict[str, Any]:
     """The scores of a result as plain data (the `--json` fields of `perfeval score`)."""
-    import math
-
-    from .scoring import records
+    from .scoring import as_float as num, records
 
     s = result.score
     if s is None:
         return {"execution_rate": None, "execution_score": None, "total": None, "grade": None, "indicators": []}
-
-    def num(x: Any) -> Any:
-        if x is None:
-            return None
-        try:
-            return None if math.isnan(x) else float(x)
-        except TypeError:
-            return x
 
     indicators = []
     for r in records(s.rows):

@@ -7,6 +7,7 @@ the grade and the findings that depend on scores (偏差原因, 超计划, self-
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,6 +39,16 @@ def records(frame: pd.DataFrame) -> list:
 @lru_cache(maxsize=16)
 def _row_type(columns: tuple[str, ...]):
     return namedtuple("Row", columns)
+
+
+def as_float(x: Any) -> float | None:
+    """A frame value as a plain float, None for blanks and NaN."""
+    if x is None or isinstance(x, str):
+        return None
+    try:
+        return None if math.isnan(x) else float(x)
+    except TypeError:
+        return None
 
 
 def round_half_up(values, digits: int = 2):

@@ -178,19 +178,25 @@ class _Validator:
         ex.budget, ex.spent = budget, spent
         ex.usable = budget is not None and spent is not None
         if total.weight is not None and not _is_dash(total.weight):
-            weight, weight_ok = self.number(total.weight, "weight", "预算执行率分值", "10")
-            if weight_ok and (weight is None or weight <= 0):
-                shown = "未填写" if weight is None else f"为 {format_number(weight)}"
-                self.add("E-WEIGHT-INVALID", total.weight, "weight", f"预算执行率的分值{shown}。请填写大于 0 的分值，如 10。", value=total.weight.value)
-                weight = None
-            ex.weight = weight
-            score, score_ok = self.number(total.score, "score", "执行率得分", "9.5")
-            if score is not None and weight is not None and score > weight + 1e-9:
-                self.add("E-SCORE-OVER-WEIGHT", total.score, "score",
-                         f"得分不能大于分值：执行率得分 {format_number(score)} 大于分值 {format_number(weight)}。请改为不超过 {format_number(weight)} 的得分。")
-                score = None
-            ex.self_score = score
+            ex.weight, ex.self_score = self.weight_and_score(total.weight, total.score, "预算执行率")  # the funds line
         return ex
+
+    def weight_and_score(self, weight_cell: Cell, score_cell: Cell | None, what: str) -> tuple[float | None, float | None]:
+        """分值 (a number > 0) and the self-entered 得分 (not above the 分值) of a row;
+        `what` names the row in messages: 指标“…” or 预算执行率."""
+        weight, weight_ok = self.number(weight_cell, "weight", "分值", "5")
+        if weight_ok and (weight is None or weight <= 0):
+            shown = "未填写" if weight is None else f"为 {format_number(weight)}"
+            self.add("E-WEIGHT-INVALID", weight_cell, "weight", f"{what}的分值{shown}。请填写大于 0 的分值。",
+                     value=weight_cell.value)
+            weight = None
+        score = self.number(score_cell, "score", "得分", "4.5")[0] if score_cell is not None else None
+        if score is not None and weight is not None and score > weight + 1e-9:
+            self.add("E-SCORE-OVER-WEIGHT", score_cell, "score",
+                     f"得分不能大于分值：{what}得分 {format_number(score)} 大于分值 {format_number(weight)}。"
+                     f"请改为不超过 {format_number(weight)} 的得分。")
+            score = None
+        return weight, score
 
     # -- indicator rows -------------------------------------------------------------------
     def row(self, ind: IndicatorRow, year: int | None) -> RowInput:
@@ -205,19 +211,7 @@ class _Validator:
                      f"指标“{name}”只有名称，没有指标值、完成值和分值。请补充填写，或删除这一行。")
             out.has_error = True
             return out
-        # 分值 and self-score
-        weight, weight_ok = self.number(ind.weight, "weight", "分值", "5")
-        if weight_ok and (weight is None or weight <= 0):
-            shown = "未填写" if weight is None else f"为 {format_number(weight)}"
-            self.add("E-WEIGHT-INVALID", ind.weight, "weight", f"指标“{name}”的分值{shown}。请填写大于 0 的分值。", value=ind.weight.value)
-            weight = None
-        out.weight = weight
-        score, _ = self.number(ind.score, "score", "得分", "4.5") if ind.score is not None else (None, True)
-        if score is not None and weight is not None and score > weight + 1e-9:
-            self.add("E-SCORE-OVER-WEIGHT", ind.score, "score",
-                     f"得分不能大于分值：指标“{name}”得分 {format_number(score)} 大于分值 {format_number(weight)}。请改为不超过 {format_number(weight)} 的得分。")
-            score = None
-        out.self_score = score
+        out.weight, out.self_score = self.weight_and_score(ind.weight, ind.score, f"指标“{name}”")
 
         # operator: its own column first, then the folded text, then the default direction
         op_cell = None if ind.operator is None or ind.operator.blank else ind.operator

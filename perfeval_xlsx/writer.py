@@ -10,7 +10,6 @@ cells we compute are written as values.
 
 from __future__ import annotations
 
-import math
 import os
 from copy import copy
 import tempfile
@@ -27,7 +26,7 @@ from . import __version__
 from .check import CheckResult
 from .findings import ERROR, INFO, SEVERITY_LABEL, SEVERITY_ORDER, WARNING
 from .safety import MISSING, cached_formula_values
-from .scoring import PROVISIONAL, operator_word, records
+from .scoring import PROVISIONAL, as_float as _num, operator_word, records
 from .textfit import row_height
 from .values import format_number
 
@@ -53,15 +52,6 @@ FIELD_LABELS = {
 def scored_name(source: Path) -> str:
     suffix = ".xlsm" if source.suffix.lower() == ".xlsm" else ".xlsx"
     return f"{source.stem}_评分{suffix}"
-
-
-def _num(x: Any) -> float | None:
-    if x is None:
-        return None
-    try:
-        return None if math.isnan(x) else float(x)
-    except TypeError:
-        return None
 
 
 def _values_for_formulas(wb, source: Path, known: dict[str, dict[str, Any]]) -> None:
