@@ -61,3 +61,11 @@ def test_wrong_extension_is_refused(tmp_path):
     result = run_cli("template", "-o", str(tmp_path / "表.xls"))
     assert result.returncode == 2 and ".xlsx" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_readme_documents_every_finding_code():
+    from perfeval_xlsx.findings import catalogue_markdown
+
+    from .conftest import ROOT
+
+    assert catalogue_markdown() in (ROOT / "README.md").read_text(encoding="utf-8")
