@@ -140,6 +140,10 @@ class _Grid:
             value = str(value)
         return Cell(self.title, address, value, fmt)
 
+    def raw(self, address: str) -> Any:
+        """The cell's own content (a formula as its text)."""
+        return self.ws[address].value
+
     def label(self, r: int, c: int) -> str:
         ar, ac = self.anchor.get((r, c), (r, c))
         return self.labels.get(ar, {}).get(ac, "")
@@ -442,6 +446,10 @@ class _FormReader:
                 continue
             for key in ("level1", "level2"):
                 cell = g.cell(r, cols[key]) if key in cols else None
+                if cell is not None and cell.missing_cache:
+                    # a group label computed by a formula (our template), saved without its result
+                    label = _formula_literal(g.raw(cell.address))
+                    cell = Cell(cell.sheet, cell.address, label or None)
                 if cell is None or cell.blank:
                     continue  # written once above for several rows (merged or not)
                 last[key] = str(cell.value)

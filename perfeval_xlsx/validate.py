@@ -240,6 +240,11 @@ class _Validator:
             return self._finish(out, errors_before)
 
         explicit_qual = column_op == QUAL
+        if column_op in (GE, GT, EQ, LT, LE) and target.kind not in ("number", "date"):
+            self.add("E-TARGET-INVALID", ind.target, "target",
+                     f"指标性质为“{column_op}”，但年度指标值“{out.target_text}”不是数字或日期。请填写数字，如 800"
+                     "（单位写在“计量单位”列）；如属定性指标，请把指标性质改为“定性”。")
+            return self._finish(out, errors_before)
         if target.kind in ("number",) and not explicit_qual:
             self._quantitative(out, ind, target, column_op, unit_col, name, year)
         elif target.kind == "date" and not explicit_qual:
@@ -259,6 +264,8 @@ class _Validator:
     def _quantitative(self, out: RowInput, ind: IndicatorRow, target: Parsed, column_op: str | None,
                       unit_col: str, name: str, year: int | None) -> None:
         op = column_op or target.operator
+        if op is None and ind.operator is not None and not ind.operator.blank:
+            op = GE  # the operator cell is unreadable: already an error, do not guess aloud
         if op is None:
             op = LE if "成本" in ind.level2 else GE
             direction = "反向（≤，越少越好）" if op == LE else "正向（≥，越多越好）"
