@@ -301,14 +301,22 @@ class _FormReader:
 
     # -- header ----------------------------------------------------------------------
     def _right_value(self, r: int, c: int) -> Cell | None:
-        """The input cell right of a label (past the label's merged range)."""
-        nc = self.grid.merged_end_col(r, c) + 1
-        if nc > max(self.grid.max_col, nc):
-            return None
-        cell = self.grid.cell(r, nc)
-        if self.grid.label(r, nc) in ALL_LABELS:
-            return Cell(cell.sheet, cell.address, None)
-        return cell
+        """The input cell right of a label (past the label's merged range). An unmerged blank
+        cell or two between label and value are passed over; the next label ends the search,
+        and a value that is not there is reported at the first cell right of the label."""
+        g = self.grid
+        first = g.merged_end_col(r, c) + 1
+        nc = first
+        for _ in range(4):
+            if nc > g.max_col:
+                break
+            if g.label(r, nc) in ALL_LABELS:
+                break
+            cell = g.cell(r, nc)
+            if not cell.blank or cell.missing_cache or g.anchor.get((r, nc)):
+                return cell
+            nc += 1
+        return Cell(g.title, g.cell(r, first).address, None)
 
     def _header(self, funds_header: int | None) -> Header:
         g = self.grid

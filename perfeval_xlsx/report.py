@@ -16,9 +16,9 @@ STATUS_TEXT = {"ok": "[green]通过[/]", "warnings": "[yellow]有预警[/]", "er
 
 def make_console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
-    # piped output (a log file, another program) gets a wide page rather than 80 columns
-    width = None if stream.isatty() else 140
-    return Console(file=stream, highlight=False, width=width)
+    # piped output (a log file, another program): long lines stay whole, not folded at 80 columns
+    tty = stream.isatty()
+    return Console(file=stream, highlight=False, width=None if tty else 400, soft_wrap=not tty)
 
 
 def project_line(project: dict) -> str:

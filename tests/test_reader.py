@@ -129,7 +129,7 @@ def _values(path: Path) -> dict:
         "appropriation": form.funds_line("appropriation").budget.value,
         "rows": rows,
         "goals": (form.goals["planned"].value, form.goals["actual"].value),
-        "grade": form.grade.value,
+        "grade": form.grade.value if form.grade else None,
         "total_weight": float(form.total_weight.value),
         "findings": sorted(f.code for f in v.findings),
         "_total_row": total.row,
@@ -252,3 +252,57 @@ def test_indicator_dataclass_round_trip():
     content = _base_content(extra=False)
     assert [i.level3 for i in content.indicators] == [r.name for r in read_form(BASE).indicators]
     assert isinstance(content.indicators[0], Indicator)
+
+
+def _official_layout(path: Path, content) -> None:
+    """The printed attachment of 财预〔2020〕10号 as finance bureaus send it: a `绩效指标` column A
+    merged down the whole table, 一级 in B, values folded, `指标1：` placeholders left in."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "项目支出绩效自评表"
+    ws.merge_cells("A1:I1")
+    ws["A1"] = "项目支出绩效自评表"
+    ws.merge_cells("A2:I2")
+    ws["A2"] = f"（{content.header.year}年度）"
+    ws["A3"], ws["C3"] = "项目名称", content.header.project
+    ws["A4"], ws["C4"], ws["F4"], ws["G4"] = "主管部门", content.header.department, "实施单位", content.header.unit
+    ws["A5"] = "项目资金（万元）"
+    for col, label in zip("DEFGHI", ("年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")):
+        ws[f"{col}5"] = label
+    total = content.funds[0]
+    ws["B6"], ws["D6"], ws["E6"], ws["F6"], ws["G6"], ws["H6"], ws["I6"] = (
+        "年度资金总额", total.budget_initial, total.budget, total.spent, total.weight, 1, total.score)
+    ws["B7"], ws["B8"], ws["B9"] = "其中：当年财政拨款", "上年结转资金", "其他资金"
+    ws["D7"] = ws["E7"] = ws["F7"] = 7.94
+    ws["A10"], ws["B10"], ws["F10"] = "年度总体目标", "预期目标", "实际完成情况"
+    ws["B11"], ws["F11"] = content.goal_planned, content.goal_actual
+    for col, label in zip("ABCDEFGHI", ("绩效指标", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施")):
+        ws[f"{col}12"] = label
+    r = 13
+    for level1 in dict.fromkeys(i.level1 for i in content.indicators):
+        ws[f"B{r}"] = level1
+        for level2 in dict.fromkeys(i.level2 for i in content.indicators if i.level1 == level1):
+            ws[f"C{r}"] = level2
+            for ind in (i for i in content.indicators if i.level2 == level2):
+                ws[f"D{r}"], ws[f"E{r}"] = ind.level3, _folded(ind.operator, ind.target, ind.unit)
+                ws[f"F{r}"], ws[f"G{r}"], ws[f"H{r}"], ws[f"I{r}"] = _folded("", ind.actual, ind.unit), ind.weight, ind.score, ind.reason or None
+                r += 1
+            ws[f"D{r}"] = "……"  # the printed form's spare row
+            r += 1
+    ws.merge_cells(f"A12:A{r - 1}")
+    ws[f"A{r}"], ws[f"G{r}"] = "总分", 100
+    wb.save(path)
+
+
+def test_official_printed_layout_reads_like_the_template(tmp_path):
+    content = _base_content()
+    ours, theirs = tmp_path / "ours.xlsx", tmp_path / "official.xlsx"
+    write_form(content, ours)
+    _official_layout(theirs, content)
+    a, b = _values(ours), _values(theirs)
+    for d in (a, b):
+        d.pop("_total_row"), d.pop("grade")
+    assert a == b
+    form = read_form(theirs)
+    assert form.columns["level1"] == "B" and form.columns["level3"] == "D"
+    assert len(form.indicators) == 13
