@@ -16,6 +16,7 @@ class Cell:
     number_format: str = "General"
     formula: bool = False
     missing_cache: bool = False  # a formula with no cached result
+    merged_into: str | None = None  # inside a merged range whose value belongs to this other cell
 
     @property
     def row(self) -> int:
@@ -95,6 +96,7 @@ class Form:
     total_score: Cell | None = None  # the 总分 row's 得分 cell
     grade: Cell | None = None
     total_row: int | None = None
+    header_row: int | None = None  # the row of the indicator table's column labels
     formula_problems: list[Cell] = field(default_factory=list)
     cached_values: dict[str, Any] = field(default_factory=dict, repr=False)  # formula cell → its cached result
 

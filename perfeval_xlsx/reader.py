@@ -140,6 +140,11 @@ class _Grid:
             value = str(value)
         return Cell(self.title, address, value, fmt)
 
+    def follower(self, r: int, c: int) -> Cell:
+        """A blank cell inside a merged range, naming the cell that holds the range's value."""
+        ar, ac = self.anchor[(r, c)]
+        return Cell(self.title, f"{get_column_letter(c)}{r}", None, merged_into=f"{get_column_letter(ac)}{ar}")
+
     def raw(self, address: str) -> Any:
         """The cell's own content (a formula as its text)."""
         return self.ws[address].value
@@ -289,6 +294,7 @@ class _FormReader:
             path=self.path, sheet=g.title, kind=kind, header=self._header(funds_header),
             funds=funds, goals=self._goals(), indicators=indicators, groups=groups,
             columns={k: get_column_letter(c) for k, c in self.columns.items()}, total_row=footer,
+            header_row=self.header_row,
         )
         if footer is not None:
             if "weight" in self.columns:
@@ -394,7 +400,8 @@ class _FormReader:
             seen.add(key)
             line = FundsLine(key=key, label=label, row=r)
             for field_name, c in cols.items():
-                setattr(line, field_name, g.cell(r, c))
+                # two amounts merged into one cell: the value belongs to the first only
+                setattr(line, field_name, g.follower(r, c) if g.is_merged_follower(r, c) else g.cell(r, c))
             lines.append(line)
         return lines, kind
 
@@ -439,14 +446,14 @@ class _FormReader:
         rows: list[IndicatorRow] = []
         groups: list[GroupLabel] = []
         last = {"level1": "", "level2": ""}
-        group_anchor: tuple[int, int] | None = None
 
         def at(r: int, key: str) -> Cell | None:
             if key not in cols:
                 return None
-            if g.is_merged_follower(r, cols[key]) and key not in ("level1", "level2"):
-                # a value merged over several rows belongs to its first row only
-                return Cell(g.title, f"{get_column_letter(cols[key])}{r}", None)
+            if key != "reason" and g.is_merged_follower(r, cols[key]):
+                # a number merged over several cells belongs to its first cell only (a 偏差原因
+                # merged over several rows is shared by them)
+                return g.follower(r, cols[key])
             return g.cell(r, cols[key])
 
         for r in range(self.header_row + 1, end):
@@ -460,12 +467,11 @@ class _FormReader:
                     cell = Cell(cell.sheet, cell.address, label or None)
                 if cell is None or cell.blank:
                     continue  # written once above for several rows (merged or not)
-                last[key] = str(cell.value)
-                if key == "level1":
-                    anchor = g.anchor.get((r, cols[key]), (r, cols[key]))
-                    if anchor != group_anchor:
-                        group_anchor = anchor
-                        groups.append(GroupLabel(_group_name(last[key]), _declared_weight(last[key]), cell))
+                text = str(cell.value)
+                if key == "level1" and _group_name(text) != _group_name(last["level1"]):
+                    last["level2"] = ""  # a new 一级: the 二级 of the group above does not carry over
+                    groups.append(GroupLabel(_group_name(text), _declared_weight(text), cell))
+                last[key] = text
             level3, target, actual = at(r, "level3"), at(r, "target"), at(r, "actual")
             weight, score = at(r, "weight"), at(r, "score")
             values = [c for c in (target, actual, weight, score) if c is not None]

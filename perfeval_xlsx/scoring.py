@@ -212,7 +212,7 @@ def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
             continue
         name = ind.name
         reason_cell = ind.reason or ind.level3
-        full = r.score >= r.weight - 1e-9
+        full = r.score >= round_half_up(r.weight, v.profile.rounding) - 1e-9
         if not full and r.reason_blank:
             out.append(finding("W-REASON-MISSING", reason_cell.sheet or v.form.sheet, reason_cell.address, "reason", "",
                                f"指标“{name}”未得满分（{format_number(r.score)}/{format_number(r.weight)}），"
@@ -241,7 +241,7 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
         raw_rate = ex.spent / ex.budget
         rate = round_half_up(raw_rate * 100, 2)
         if ex.weight is not None:
-            score = round_half_up(ex.weight * min(raw_rate, 1.0), p.rounding)
+            score = round_half_up(ex.weight * min(max(raw_rate, 0.0), 1.0), p.rounding)
             if ex.self_score is not None and abs(ex.self_score - score) > p.self_score_tolerance + 1e-9:
                 cell = ex.score_cell
                 findings.append(finding("W-SELF-SCORE", cell.sheet, cell.address, "score", ex.self_score,
@@ -268,10 +268,11 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
     grade = PROVISIONAL if has_errors else p.grade_for(total)
     # the self-entered 总分, when typed rather than a formula
     tc = v.form.total_score
-    if tc is not None and not tc.formula and isinstance(tc.value, (int, float)) and not has_errors \
-            and abs(float(tc.value) - total) > p.self_score_tolerance + 1e-9:
+    typed = _typed_number(tc) if tc is not None and not tc.formula else None
+    if typed is not None and abs(typed - total) > p.self_score_tolerance + 1e-9:
         findings.append(finding("W-TOTAL-DIFF", tc.sheet, tc.address, "total", tc.value,
-                                f"自填总分 {format_number(tc.value)} 与计算总分 {format_number(total)} 不一致。请核对；以计算总分为准。"))
+                                f"自填总分 {format_number(typed)} 与计算总分 {format_number(total)} 不一致"
+                                + ("（表中有错误，计算总分为暂估）" if has_errors else "") + "。请核对；以计算总分为准。"))
     level1: dict[str, dict[str, Any]] = {}
     for r in records(df):
         key = canonical_level1(r.level1, p)
@@ -283,6 +284,17 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
     findings.sort(key=lambda f: f.sort_key)
     return FormScore(rows=df, execution_rate=rate, execution_score=score, execution_weight=ex.weight,
                      total=total, grade=grade, level1=list(level1.values()), findings=findings, na_weight=na_weight)
+
+
+def _typed_number(cell) -> float | None:
+    from .values import parse_value
+
+    if cell.blank:
+        return None
+    if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+        return float(cell.value)
+    parsed = parse_value(cell.value)
+    return parsed.number if parsed.kind == "number" and parsed.unit in ("", "分") else None
 
 
 def operator_word(op: str | None) -> str:

@@ -8,18 +8,22 @@ at the cell the user must look at. Every message reads: where — what is wrong 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+
+from openpyxl.utils.cell import coordinate_from_string
 
 from .findings import Finding, finding
 from .model import Cell, Form, IndicatorRow
 from .profile import Profile
 from .values import (
-    EQ, GE, GT, LE, LT, POSITIVE, QUAL, REVERSE, Parsed, format_number, normalize_text, parse_operator_cell,
+    EQ, GE, GT, LE, LT, MONEY_UNITS, QUAL, Parsed, format_number, normalize_text, parse_operator_cell,
     parse_value, split_unit,
 )
 
 OPERATOR_WORDS = {GE: "≥", GT: "＞", EQ: "＝", LT: "＜", LE: "≤", QUAL: "定性"}
+MONEY_FIELDS = ("budget", "spent", "budget_initial", "received")
+RATE_ROWS = {"资金到位率": ("received", "budget"), "预算执行率": ("spent", "received")}
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Execution:
 
     budget: float | None = None
     spent: float | None = None
+    received: float | None = None  # 实际到位资金 (framework)
     weight: float | None = None  # None: the form has no 分值 for it (framework)
     self_score: float | None = None
     budget_cell: Cell | None = None
@@ -86,6 +91,7 @@ class _Validator:
         self.profile = profile
         self.findings: list[Finding] = []
         self._seen_formula: set[str] = set()
+        self.execution = Execution()
 
     # -- helpers -------------------------------------------------------------------------
     def add(self, code: str, cell: Cell | None, field_name: str, message: str, value: Any = None) -> None:
@@ -113,14 +119,21 @@ class _Validator:
         value = cell.value
         if isinstance(value, bool):
             value = str(value)
+        if isinstance(value, datetime):  # a number in a date-formatted cell: what was typed
+            from openpyxl.utils.datetime import to_excel
+
+            value = to_excel(value)
         if isinstance(value, (int, float)):
             return float(value), True
         parsed = parse_value(value, cell.number_format)
-        if parsed.kind == "number" and not parsed.operator and parsed.unit in ("", "万元", "元", "分", "%"):
-            factor = 1.0
-            if parsed.unit == "元" and field_name in ("budget", "spent", "budget_initial", "received"):
-                factor = 1e-4  # amounts are in 万元
-            return parsed.number * factor, True
+        if parsed.kind == "number" and not parsed.operator:
+            if field_name in MONEY_FIELDS:
+                if parsed.unit in ("", "万"):
+                    return parsed.number, True
+                if parsed.unit in MONEY_UNITS:  # 7.94万元, 79400元, 79.4千元, 0.0794亿元 → 万元
+                    return parsed.number * MONEY_UNITS[parsed.unit] / 1e4, True
+            elif parsed.unit in ("", "分"):
+                return parsed.number, True
         self.add("E-NUMBER-TEXT", cell, field_name,
                  f"{label}“{_shown(value)}”不是数字。请只填写数字，如 {example}。")
         return None, False
@@ -135,7 +148,8 @@ class _Validator:
             elif cell.blank:
                 self.add("E-HEADER-MISSING", cell, key, f"“{label}”未填写。请填写{label}全称。", value="")
         if h.year_value is None:
-            self.add("W-YEAR-MISSING", h.year, "year", "未填写年度。请填写四位年份，如 2024（时效指标的“年底前”等按此年度理解）。", value="")
+            where = h.year or (Cell(self.form.sheet, h.labels["project"], None) if "project" in h.labels else None)
+            self.add("W-YEAR-MISSING", where, "year", "未填写年度。请在表头填写四位年份，如 2024（时效指标的“年底前”等按此年度理解）。", value="")
 
     def funds(self) -> Execution:
         ex = Execution()
@@ -146,6 +160,14 @@ class _Validator:
             return ex
         ex.budget_cell, ex.spent_cell = total.budget, total.spent
         ex.weight_cell, ex.score_cell, ex.rate_cell = total.weight, total.score, total.rate
+        labels = {"budget_initial": "年初预算数", "budget": "全年预算数", "received": "实际到位资金", "spent": "全年执行数",
+                  "weight": "分值", "score": "得分"}
+        for key, label in labels.items():
+            cell = getattr(total, key)
+            if cell is not None and cell.merged_into:
+                self.add("E-MERGED-VALUES", Cell(cell.sheet, cell.merged_into, None), key,
+                         f"年度资金总额一行中，{label}与左侧栏目合并在同一个单元格中，无法分别读取。"
+                         f"请取消合并单元格，把{label}单独填在 {coordinate_from_string(cell.address)[0]} 列。", value="")
         budget, budget_ok = self.number(total.budget, "budget", "全年预算数", "320 或 7.94（单位：万元）")
         spent, spent_ok = self.number(total.spent, "spent", "全年执行数", "267.81（单位：万元）")
         for line in self.form.funds:
@@ -154,7 +176,7 @@ class _Validator:
             for key, label in (("budget_initial", "年初预算数"), ("budget", "全年预算数"), ("received", "实际到位资金"), ("spent", "全年执行数")):
                 self.number(getattr(line, key), key, f"{line.label}的{label}", "7.94（单位：万元）")
         self.number(total.budget_initial, "budget_initial", "年初预算数", "320（单位：万元）")
-        self.number(total.received, "received", "实际到位资金", "7.94（单位：万元）")
+        ex.received = self.number(total.received, "received", "实际到位资金", "7.94（单位：万元）")[0]
         if budget_ok and (budget is None or budget == 0) and (spent is None or spent == 0):
             parts = [ln for ln in self.form.funds if ln is not total]
             sums = []
@@ -171,7 +193,11 @@ class _Validator:
             self.add("E-BUDGET-MISSING", total.budget, "budget", f"全年预算数{shown}。请填写大于 0 的全年预算数（单位：万元）。")
             budget = None
         if spent_ok and spent is None and budget is not None:
-            self.add("E-SPENT-MISSING", total.spent, "spent", "全年执行数未填写。请填写全年实际执行（支出）数，单位万元；未执行填 0。", value="")
+            self.add("E-SPENT-INVALID", total.spent, "spent", "全年执行数未填写。请填写全年实际执行（支出）数，单位万元；未执行填 0。", value="")
+        elif spent is not None and spent < 0:
+            self.add("E-SPENT-INVALID", total.spent, "spent",
+                     f"全年执行数为负数（{format_number(spent)}）。请填写全年实际执行（支出）数，单位万元；未执行填 0。")
+            spent = None
         if budget is not None and spent is not None and spent > budget + 1e-9:
             self.add("W-OVER-BUDGET", total.spent, "spent",
                      f"全年执行数 {format_number(spent)} 万元大于全年预算数 {format_number(budget)} 万元（超预算执行）。请核对金额；执行率得分最高为满分。")
@@ -199,6 +225,20 @@ class _Validator:
         return weight, score
 
     # -- indicator rows -------------------------------------------------------------------
+    def columns_present(self) -> bool:
+        """The indicator table must have 年度指标值, 实际完成值 and 分值 columns."""
+        form = self.form
+        missing = [label for key, label in (("target", "年度指标值"), ("actual", "实际完成值"), ("weight", "分值"))
+                   if key not in form.columns]
+        if not missing:
+            return True
+        col = form.columns.get("level3", "A")
+        where = Cell(form.sheet, f"{col}{form.header_row}", None) if form.header_row else None
+        self.add("E-COLUMN-MISSING", where, "columns",
+                 f"指标表表头缺少“{'”“'.join(missing)}”栏，无法评分。请使用自评表模板，或在表头补上这些栏目"
+                 "（也可写作：年度目标值/指标值、实际值/完成值、权重）。", value="")
+        return False
+
     def row(self, ind: IndicatorRow, year: int | None) -> RowInput:
         p = self.profile
         out = RowInput(row=ind, kind="invalid", reason=_text(ind.reason))
@@ -206,12 +246,14 @@ class _Validator:
         name = ind.name or f"第{ind.row}行"
         for cell, key in ((ind.target, "target"), (ind.actual, "actual"), (ind.reason, "reason"), (ind.operator, "operator"), (ind.unit, "unit")):
             self.formula_ok(cell, key)
-        if all(c is None or c.blank for c in (ind.target, ind.actual, ind.weight, ind.score)):
+        if all(c is None or (c.blank and not c.missing_cache) for c in (ind.target, ind.actual, ind.weight, ind.score)):
             self.add("E-ROW-EMPTY", ind.level3, "level3",
                      f"指标“{name}”只有名称，没有指标值、完成值和分值。请补充填写，或删除这一行。")
             out.has_error = True
             return out
         out.weight, out.self_score = self.weight_and_score(ind.weight, ind.score, f"指标“{name}”")
+        if self._merged_values(ind, name):
+            return self._finish(out, errors_before)
 
         # operator: its own column first, then the folded text, then the default direction
         op_cell = None if ind.operator is None or ind.operator.blank else ind.operator
@@ -235,23 +277,47 @@ class _Validator:
                          f"指标“{name}”不适用，不计分；总分按其余分值折算为百分制。")
             return self._finish(out, errors_before)
         if target.kind == "blank":
-            self.add("E-TARGET-INVALID", ind.target, "target",
-                     f"指标“{name}”的年度指标值未填写。请填写指标值，如 800（定性指标填目标描述，如“有效提高”）。", value="")
+            if not ind.target.missing_cache:  # a formula without its result is reported already
+                self.add("E-TARGET-INVALID", ind.target, "target",
+                         f"指标“{name}”的年度指标值未填写。请填写指标值，如 800（定性指标填目标描述，如“有效提高”）。", value="")
             return self._finish(out, errors_before)
 
         explicit_qual = column_op == QUAL
         if column_op in (GE, GT, EQ, LT, LE) and target.kind not in ("number", "date"):
             self.add("E-TARGET-INVALID", ind.target, "target",
                      f"指标性质为“{column_op}”，但年度指标值“{out.target_text}”不是数字或日期。请填写数字，如 800"
-                     "（单位写在“计量单位”列）；如属定性指标，请把指标性质改为“定性”。")
+                     f"（{self._unit_hint()}）；如属定性指标，请把指标性质改为“定性”。")
             return self._finish(out, errors_before)
-        if target.kind in ("number",) and not explicit_qual:
+        if not explicit_qual and target.kind not in ("number", "date") and _looks_numeric(target.text):
+            # a target with a number in it that is not a readable value is not a 定性 target
+            what = "日期" if any(ch in target.text for ch in "年月日") else "数字"
+            hint = ("请写完整日期，如 2024-12-31（表头未填年度时，“12月底”无法确定年份）。" if what == "日期" else
+                    f"请写成比较符号加数字，如 ≥800（{self._unit_hint()}）。")
+            self.add("E-TARGET-INVALID", ind.target, "target", f"年度指标值“{out.target_text}”无法识别为{what}。{hint}")
+            return self._finish(out, errors_before)
+        if target.kind == "number" and not explicit_qual:
             self._quantitative(out, ind, target, column_op, unit_col, name, year)
         elif target.kind == "date" and not explicit_qual:
             self._date(out, ind, target, name, year)
         else:
             self._qualitative(out, ind, target, name)
         return self._finish(out, errors_before)
+
+    def _unit_hint(self) -> str:
+        return "单位写在“计量单位”列" if "unit" in self.form.columns else "单位写在数字后面，如 800本"
+
+    def _merged_values(self, ind: IndicatorRow, name: str) -> bool:
+        """Two values merged into one cell (e.g. 年度指标值 and 实际完成值): one error at the
+        visible cell instead of a blank one reported where the user cannot see it."""
+        for cell, label in ((ind.actual, "实际完成值"), (ind.target, "年度指标值"), (ind.weight, "分值")):
+            if cell is not None and cell.merged_into and coordinate_from_string(cell.merged_into)[1] == cell.row:
+                visible = Cell(cell.sheet, cell.merged_into, None)
+                column = coordinate_from_string(cell.address)[0]
+                self.add("E-MERGED-VALUES", visible, "actual" if label == "实际完成值" else "target",
+                         f"指标“{name}”的{label}与左侧栏目合并在同一个单元格中。请取消合并单元格，把{label}单独填在 {column} 列。",
+                         value="")
+                return True
+        return False
 
     def _finish(self, out: RowInput, errors_before: int) -> RowInput:
         """A row has an error when its values cannot be scored; an error in the self-score
@@ -263,6 +329,11 @@ class _Validator:
 
     def _quantitative(self, out: RowInput, ind: IndicatorRow, target: Parsed, column_op: str | None,
                       unit_col: str, name: str, year: int | None) -> None:
+        if column_op and target.operator and _direction(column_op) != _direction(target.operator):
+            self.add("E-OPERATOR-CONFLICT", ind.operator, "operator",
+                     f"指标性质“{OPERATOR_WORDS[column_op]}”与年度指标值“{out.target_text}”中的“{OPERATOR_WORDS[target.operator]}”矛盾。"
+                     "请统一为一个方向（成本、用时类一般为 ≤，数量、质量、满意度类一般为 ≥）。")
+            return
         op = column_op or target.operator
         if op is None and ind.operator is not None and not ind.operator.blank:
             op = GE  # the operator cell is unreadable: already an error, do not guess aloud
@@ -273,41 +344,54 @@ class _Validator:
                      f"指标“{name}”没有写比较符号，按{direction}理解。如不对，请在指标性质中选择。", value=out.target_text)
         for code, detail in target.notes:
             self.add(code, ind.target, "target", f"年度指标值{detail}。")
-        t_unit = unit_col or target.unit
+        # the unit written with the number wins over the 计量单位 column (as for the actual value)
+        t_unit = target.unit or unit_col
         t_factor, t_base = split_unit(t_unit)
+        if target.unit and unit_col and self._family(split_unit(unit_col)[1]) != self._family(t_base):
+            self.add("E-UNIT-MISMATCH", ind.target, "unit",
+                     f"年度指标值“{out.target_text}”的单位“{target.unit}”与计量单位“{unit_col}”不一致。请统一单位。")
+            return
+        t_number = target.number
+        if t_base == "%" and "%" not in target.text and "%" not in (ind.target.number_format or "") \
+                and 0 < t_number <= 1 and _plain_number_above(ind.actual.value, 1):
+            t_number = round(t_number * 100, 10)
+            self.add("W-PERCENT-AMBIGUOUS", ind.target, "target",
+                     f"年度指标值 {format_number(target.number)} 按 {format_number(t_number)}% 理解（计量单位为 %，完成值为百分数）。"
+                     f"请填写 {format_number(t_number)}。")
         out.operator, out.unit, out.percent = op, t_unit, t_base == "%"
-        out.target = target.number
+        out.target = t_number
         actual = parse_value(ind.actual.value, ind.actual.number_format, year=year, grade_synonyms=self.profile.qualitative_synonyms)
         if actual.kind == "blank":
             if not ind.actual.missing_cache:
                 self.add("E-ACTUAL-MISSING", ind.actual, "actual",
-                         f"指标“{name}”的实际完成值未填写。请填写实际完成的数字，如 {format_number(target.number)}。", value="")
+                         f"指标“{name}”的实际完成值未填写。请填写实际完成的数字，如 {format_number(t_number)}。", value="")
             return
         if actual.kind != "number":
             self.add("E-ACTUAL-INVALID", ind.actual, "actual",
-                     f"实际完成值“{out.actual_text}”无法识别为数字。请填写数字，如 {format_number(target.number)}，单位写在“计量单位”列。")
+                     f"实际完成值“{out.actual_text}”无法识别为数字。请填写数字，如 {format_number(t_number)}（{self._unit_hint()}）。")
             return
         if actual.operator:
             self.add("W-ACTUAL-OPERATOR", ind.actual, "actual",
                      f"实际完成值应填写实际数值，不应带比较符号：“{out.actual_text}”已按 {format_number(actual.number)} 理解。请删去比较符号。")
         for code, detail in actual.notes:
             self.add(code, ind.actual, "actual", f"实际完成值{detail}。")
-        a_unit = actual.unit or (unit_col if isinstance(ind.actual.value, (int, float)) or not actual.unit else "") or t_unit
+        a_unit = actual.unit or unit_col or t_unit  # a bare number is in the 计量单位 column's unit
         a_factor, a_base = split_unit(a_unit)
         value = actual.number
-        if t_base == "%" and not actual.unit and 0 < value <= 1 < (target.number or 0):
-            value *= 100
+        # a bare fraction (0.904, 1.02) against a percentage (≥85%): read as 90.4%, 102%
+        if t_base == "%" and not actual.unit and 0 < value <= 2 and t_number >= 10:
+            value = round(value * 100, 10)
             a_base, a_factor = "%", 1.0
+            fix = "并在计量单位写 %" if "unit" in self.form.columns else "并带上 %，如 90.4%"
             self.add("W-PERCENT-AMBIGUOUS", ind.actual, "actual",
                      f"实际完成值 {format_number(actual.number)} 按 {format_number(value)}% 理解（指标值为百分比）。"
-                     f"请填写 {format_number(value)} 并在计量单位写 %，或把单元格设为百分比格式。")
+                     f"请填写 {format_number(value)} {fix}，或把单元格设为百分比格式。")
         if a_base == "" and t_base:
             a_base = t_base
         if t_base == "" and a_base:
             t_base = a_base
         if a_base != t_base:
-            fa, ft = self.profile.unit_family(a_base), self.profile.unit_family(t_base)
-            if fa == ft:
+            if self._family(a_base) == self._family(t_base):
                 self.add("I-UNIT-SYNONYM", ind.actual, "unit",
                          f"完成值单位“{a_base}”与指标值单位“{t_base}”按同一单位比较。")
             else:
@@ -317,6 +401,27 @@ class _Validator:
                 return
         out.actual = value * a_factor / t_factor
         out.kind = "quant"
+        self._money_rate(out, ind, name)
+
+    def _family(self, base: str) -> str:
+        return self.profile.unit_family(base)
+
+    def _money_rate(self, out: RowInput, ind: IndicatorRow, name: str) -> None:
+        """资金到位率 / 预算执行率 rows of the framework form are computed from the money
+        (到位率 = 实际到位资金 ÷ 预算资金; 执行率 = 实际支出资金 ÷ 实际到位资金)."""
+        if self.form.kind != "framework" or name not in RATE_ROWS or not out.percent:
+            return
+        num_key, den_key = RATE_ROWS[name]
+        num, den = getattr(self.execution, num_key), getattr(self.execution, den_key)
+        if num is None or not den:
+            return
+        computed = num / den * 100
+        if abs(computed - out.actual) > 0.01:
+            labels = {"received": "实际到位资金", "budget": "预算资金", "spent": "实际支出资金"}
+            self.add("W-RATE-MISMATCH", ind.actual, "actual",
+                     f"实际完成值 {format_number(out.actual)}% 与资金栏计算的{name} {format_number(round(computed, 2))}% 不一致"
+                     f"（{labels[num_key]} {format_number(num)} ÷ {labels[den_key]} {format_number(den)}）。已按资金栏计算；请核对金额或完成值。")
+            out.actual = computed
 
     def _date(self, out: RowInput, ind: IndicatorRow, target: Parsed, name: str, year: int | None) -> None:
         out.kind, out.operator, out.deadline = "date", LE, target.date
@@ -333,6 +438,14 @@ class _Validator:
         if actual.kind == "ontime":
             out.done = target.date
             self.add("I-ONTIME", ind.actual, "actual", f"“{out.actual_text}”按在 {target.date:%Y-%m-%d} 前完成理解。")
+            return
+        if actual.kind == "number" and not actual.unit and 20000 <= (actual.number or 0) <= 80000:
+            # a date typed into a cell formatted as a number shows Excel's day count (45560)
+            from openpyxl.utils.datetime import from_excel
+
+            out.done = from_excel(actual.number).date()
+            self.add("I-DATE-SERIAL", ind.actual, "actual",
+                     f"实际完成值 {format_number(actual.number)} 按 Excel 日期序号理解为 {out.done:%Y-%m-%d}。请把单元格设为日期格式。")
             return
         self.add("E-DATE-INVALID", ind.actual, "actual",
                  f"时效指标的实际完成值“{out.actual_text}”无法识别为日期。请填写完成日期，如 {target.date:%Y-%m-%d}。")
@@ -353,7 +466,7 @@ class _Validator:
             if ind.actual.missing_cache:
                 out.kind = "invalid"
                 return
-            seen = f"“{out.actual_text}”" if out.actual_text else "未填写"
+            seen = f"“{out.actual_text}”不是规定的完成等级" if out.actual_text else "未填写"
             self.add("E-QUAL-GRADE", ind.actual, "actual",
                      f"定性指标“{name}”的实际完成值{seen}。定性指标实际完成值请填写“达成”“部分达成”“未达成”三项中的一个"
                      "（即：达成年度指标／部分达成年度指标并具有一定效果／未达成年度指标且效果较差），说明可写在等级后。",
@@ -434,6 +547,19 @@ class _Validator:
                          "请修改标注或各行分值。")
 
 
+def _direction(op: str) -> str:
+    return {GE: "up", GT: "up", LE: "down", LT: "down", EQ: "eq"}.get(op, op)
+
+
+def _looks_numeric(text: str) -> bool:
+    return any(ch.isdigit() for ch in text) or text.startswith("#")
+
+
+def _plain_number_above(value: Any, limit: float) -> bool:
+    parsed = parse_value(value)
+    return parsed.kind == "number" and parsed.number is not None and parsed.number > limit
+
+
 def _plain_number(cell: Cell | None) -> float | None:
     if cell is None or cell.blank or isinstance(cell.value, bool):
         return None
@@ -455,7 +581,9 @@ def canonical_level1(name: str, profile: Profile) -> str:
 def validate(form: Form, profile: Profile) -> Validated:
     v = _Validator(form, profile)
     v.header()
-    execution = v.funds()
+    execution = v.execution = v.funds()
+    if not v.columns_present():
+        return Validated(form=form, profile=profile, rows=[], execution=execution, findings=v.findings)
     rows = [v.row(ind, form.header.year_value) for ind in form.indicators]
     v.weights(rows, execution)
     return Validated(form=form, profile=profile, rows=rows, execution=execution, findings=v.findings)

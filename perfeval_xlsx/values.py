@@ -43,9 +43,9 @@ _PREFIX_OPERATORS = [  # longest first
     ("小于等于", LE), ("不高于", LE), ("不超过", LE), ("不大于", LE), ("控制在", LE), ("小于", LT), ("低于", LT),
     ("等于", EQ),
 ]
-_SUFFIX_OPERATORS = [("以上", GE), ("及以上", GE), ("以内", LE), ("以下", LE), ("及以下", LE)]
+_SUFFIX_OPERATORS = [("及以上", GE), ("及以下", LE), ("以上", GE), ("以内", LE), ("以下", LE)]  # longest first
 
-_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"
+_NUMBER = r"-?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
 _NUMBER_RE = re.compile(rf"^(?P<num>{_NUMBER})(?P<rest>.*)$")
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
@@ -139,6 +139,8 @@ def split_unit(unit: str) -> tuple[float, str]:
 def _parse_date(text: str, year: int | None) -> tuple[date | None, str | None]:
     """Returns (date, operator) for deadline-like text, else (None, None)."""
     op = None
+    if text.endswith("完成") and len(text) > 2:
+        text = text[:-2]  # 2024年12月31日之前完成, 年底前完成
     for suffix in ("之前", "以前", "前"):
         if text.endswith(suffix) and len(text) > len(suffix):
             text, op = text[: -len(suffix)], LE
@@ -222,8 +224,12 @@ def parse_value(
     if text.lower() in NOT_APPLICABLE:
         parsed.kind = "na"
         return parsed
-    # an operator in front (≥800本, 不少于40人) or behind (40人以上)
-    body = text
+    # an operator in front (≥800本, 不少于40人) or behind (40人以上); `（含）` adds nothing to ≥/≤
+    body = re.sub(r"\(含[^)]*\)", "", text)
+    # `满意度≥95%`: words restating the indicator before the operator
+    m = re.match(r"^([^\d≥≤<>=]{1,12})(?=[≥≤<>=])", body)
+    if m:
+        body = body[m.end():]
     for prefix, op in _PREFIX_OPERATORS:
         if body.startswith(prefix) and len(body) > len(prefix):
             parsed.operator, body = op, body[len(prefix):]
@@ -257,6 +263,8 @@ def parse_value(
             parsed.notes.append(("I-APPROX", f"“{text}”按 {number:g} 理解"))
             rest = rest[1:]
         unit = rest.strip("。.")
+        if unit.endswith(("左右", "上下")) or body.startswith("约"):
+            return parsed  # an approximate figure is not a target or a result
         if re.match(r"^(月|日|号|年|季度)", unit):
             return parsed  # a date without its year (12月底): not a count of months
         if unit and (re.search(r"\d", unit) or len(unit) > 6):

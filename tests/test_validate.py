@@ -34,7 +34,7 @@ def _found(result):
     ({"C5": None, "A2": "项目支出绩效自评表"}, [("W-YEAR-MISSING", "C5")]),
     ({"E7": 0}, [("E-BUDGET-MISSING", "E7")]),
     ({"E7": -3}, [("E-BUDGET-MISSING", "E7")]),
-    ({"F7": None}, [("E-SPENT-MISSING", "F7")]),
+    ({"F7": None}, [("E-SPENT-INVALID", "F7")]),
     ({"F7": 8.5, "I7": 10}, [("W-OVER-BUDGET", "F7")]),
     ({"H14": 0}, [("E-WEIGHT-INVALID", "H14")]),
     ({"H14": -6}, [("E-WEIGHT-INVALID", "H14")]),
@@ -80,3 +80,147 @@ def test_weight_sum_wrong_suppresses_level1_warnings(tmp_path):
 def test_level1_weights_differ_from_profile(tmp_path):
     r = _check(tmp_path, {"H24": 5, "I24": 5, "H23": 20, "I23": 20})  # 满意度 5, 效益 35
     assert sorted(_found(r)) == [("W-WEIGHT-LEVEL1", "A22"), ("W-WEIGHT-LEVEL1", "A24")]
+
+
+# -- defects found in review, one test each -------------------------------------------------
+
+def _check_wb(tmp_path, edit, source=BASE):
+    wb = openpyxl.load_workbook(source)
+    edit(wb["自评表"])
+    path = tmp_path / "edited.xlsx"
+    wb.save(path)
+    return check_file(path)
+
+
+def test_a_new_level1_does_not_inherit_the_level2_above(tmp_path):
+    """A 满意度 row with no 二级 after a row under 成本指标 is not a cost row (≥ by default)."""
+    r = _check(tmp_path, {"B23": "成本指标", "B24": None, "D24": None})
+    row = r.score.rows.set_index("row").loc[24]
+    assert row["level2"] == "" and row["operator"] == "≥" and row["score"] == 10  # 93 ≥ 85
+    assert _found(r) == [("I-OPERATOR-DEFAULT", "D24")]
+    assert "正向" in r.findings[0].message
+
+
+def test_merged_amounts_in_the_funds_block(tmp_path):
+    def edit(ws):
+        ws["F7"] = None
+        ws.merge_cells("E7:F7")
+    r = _check_wb(tmp_path, edit)
+    assert ("E-MERGED-VALUES", "E7") in _found(r)
+    assert r.score.execution_score is None and r.score.grade == "待更正"
+
+
+def test_unit_in_the_target_text_wins_over_the_unit_column(tmp_path):
+    # 计量单位 万元, target ≤10000元 = 1万元, actual 1.8万元: 6 × (1 − 0.8/1) = 1.2
+    r = _check(tmp_path, {"E19": "≤10000元", "D19": None, "G19": 1.8, "I19": 1.2, "J19": "超支"})
+    assert r.score.rows.set_index("row").loc[19, "score"] == 1.2 and r.findings == []
+
+
+def test_target_unit_of_another_family_than_the_unit_column(tmp_path):
+    assert _found(_check(tmp_path, {"E19": "≤2人", "D19": None})) == [("E-UNIT-MISMATCH", "E19")]
+
+
+def test_operator_column_contradicting_the_target_text(tmp_path):
+    r = _check(tmp_path, {"D19": "≥", "E19": "≤2", "G19": 2.5})
+    assert _found(r) == [("E-OPERATOR-CONFLICT", "D19")]
+    assert r.score.grade == "待更正"
+
+
+def test_framework_rates_are_computed_from_the_money(tmp_path):
+    from .conftest import SEED001
+
+    def edit(ws):
+        ws["F7"] = ws["F8"] = 5  # 实际支出资金 5 of 7.94 received
+        ws["G19"], ws["G20"] = 100, 100  # rates typed by hand (the formulas replaced)
+    r = _check_wb(tmp_path, edit, SEED001)
+    assert ("W-RATE-MISMATCH", "G20") in _found(r)
+    assert r.score.execution_rate == 62.97  # 5 / 7.94 = 62.972…%
+    row = r.score.rows.set_index("level3").loc["预算执行率"]
+    assert row["score"] == 3.15  # 5 × 0.62972 = 3.1486
+    assert ("W-SELF-SCORE", "I20") in _found(r)
+
+
+def test_negative_spending_is_an_error_and_scores_nothing(tmp_path):
+    r = _check(tmp_path, {"F7": -1})
+    assert _found(r) == [("E-SPENT-INVALID", "F7")]
+    assert r.score.execution_score is None and r.score.grade == "待更正"
+
+
+@pytest.mark.parametrize("target", ["约1000本", "#N/A", "1000本左右"])
+def test_target_with_a_number_that_cannot_be_read_is_not_qualitative(tmp_path, target):
+    r = _check(tmp_path, {"E14": target, "D14": None, "F14": None})
+    assert _found(r) == [("E-TARGET-INVALID", "E14")]
+
+
+def test_month_only_deadline_without_a_year(tmp_path):
+    r = _check(tmp_path, {"C5": None, "E18": "12月底前", "D18": None, "F18": None, "G18": "2024-12-20"})
+    hits = [f for f in r.findings if f.code == "E-TARGET-INVALID"]
+    assert [f.cell for f in hits] == ["E18"] and "完整日期" in hits[0].message
+
+
+def test_group_label_written_on_every_row(tmp_path):
+    def edit(ws):
+        ws.unmerge_cells("A14:A21")
+        for row in range(14, 22):
+            ws[f"A{row}"] = "产出指标(50分)"
+    assert _check_wb(tmp_path, edit).findings == []
+
+
+def test_weights_with_three_decimals_are_full_when_met(tmp_path):
+    r = _check(tmp_path, {"H16": 5.995, "I16": 5.995, "H17": 6.005, "I17": 6.005})
+    assert r.findings == []
+
+
+def test_bare_fractions_around_one_against_percentages(tmp_path):
+    r = _check(tmp_path, {"G17": 1.02})  # ≥85%: 1.02 is 102%
+    assert _found(r) == [("W-PERCENT-AMBIGUOUS", "G17")]
+    assert r.score.rows.set_index("row").loc[17, "score"] == 6
+    r = _check(tmp_path, {"E17": 0.85})  # a target of 0.85 with unit % against 90.4
+    assert _found(r) == [("W-PERCENT-AMBIGUOUS", "E17")]
+    assert r.score.rows.set_index("row").loc[17, "target"] == 85
+
+
+def test_target_formula_without_its_result_is_one_error(tmp_path):
+    assert _found(_check(tmp_path, {"E14": '="≥800"'})) == [("E-FORMULA-NO-VALUE", "E14")]
+
+
+def test_target_and_actual_merged_into_one_cell(tmp_path):
+    def edit(ws):
+        ws["G14"] = None
+        ws.merge_cells("F14:G14")
+    assert _found(_check_wb(tmp_path, edit)) == [("E-MERGED-VALUES", "F14")]
+
+
+def test_missing_actual_column_is_one_finding(tmp_path):
+    r = _check(tmp_path, {"G13": "备注"})
+    assert _found(r) == [("E-COLUMN-MISSING", "C13")]
+    assert "实际完成值" in r.findings[0].message
+
+
+def test_typed_total_as_text_and_with_errors(tmp_path):
+    assert _found(_check(tmp_path, {"I25": "98.5分"})) == [("W-TOTAL-DIFF", "I25")]
+    r = _check(tmp_path, {"I25": 90, "H14": 0})
+    assert ("W-TOTAL-DIFF", "I25") in _found(r) and "暂估" in [f for f in r.findings if f.code == "W-TOTAL-DIFF"][0].message
+
+
+@pytest.mark.parametrize("value", ["79.4千元", "0.000794亿元", "7.94万", "79400元"])
+def test_money_units_in_the_funds_block(tmp_path, value):
+    r = _check(tmp_path, {"E7": value})
+    assert r.findings == [] and r.score.execution_rate == 100
+
+
+@pytest.mark.parametrize("value", ["5元", "5%"])
+def test_a_weight_is_not_money_or_a_percentage(tmp_path, value):
+    assert _found(_check(tmp_path, {"H14": value})) == [("E-NUMBER-TEXT", "H14")]
+
+
+def test_completion_date_typed_as_a_day_count(tmp_path):
+    # 45560 is 2024-09-25 in Excel's day count: before the 2024-12-31 deadline
+    r = _check(tmp_path, {"D18": None, "E18": "2024-12-31", "F18": None, "G18": 45560})
+    assert _found(r) == [("I-DATE-SERIAL", "G18")] and "2024-09-25" in r.findings[0].message
+    assert r.score.rows.set_index("row").loc[18, "score"] == 6
+
+
+def test_a_grade_that_is_not_one_of_the_three_says_so(tmp_path):
+    r = _check(tmp_path, {"G22": "好"})
+    assert "“好”不是规定的完成等级" in r.findings[0].message

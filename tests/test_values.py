@@ -127,3 +127,25 @@ def test_units_and_labels():
     assert normalize_label("产出 指标 (50分 )") == "产出指标"
     assert normalize_label("年初目标值(A)") == "年初目标值"
     assert normalize_label("项目名称：") == "项目名称"
+
+
+@pytest.mark.parametrize("text,op,number,unit", [
+    ("40人及以上", GE, 40, "人"),
+    ("90%及以上", GE, 90, "%"),
+    ("5天及以下", LE, 5, "天"),
+    ("≥85%（含）", GE, 85, "%"),
+    ("≤2万元（含）", LE, 2, "万元"),
+    ("≥90%（含90%）", GE, 90, "%"),
+    ("满意度≥95%", GE, 95, "%"),
+    ("≥-5%", GE, -5, "%"),
+    ("-1万元", None, -1, "万元"),
+])
+def test_more_ways_of_writing_targets(text, op, number, unit):
+    p = parse_value(text)
+    assert (p.kind, p.operator, p.number, p.unit) == ("number", op, number, unit)
+
+
+@pytest.mark.parametrize("text", ["2024年12月31日之前完成", "年底前完成", "12月底前完成"])
+def test_deadlines_ending_in_done(text):
+    p = parse_value(text, year=2024)
+    assert (p.kind, p.date) == ("date", date(2024, 12, 31))
