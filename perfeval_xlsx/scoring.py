@@ -248,8 +248,7 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
                                         f"自评得分与计算得分不一致：预算执行率 {format_number(rate)}%，"
                                         f"执行率得分应为 {format_number(ex.weight)}×{format_number(rate)}% = {format_number(score)} 分，"
                                         f"自评 {format_number(ex.self_score)} 分。请核对；以计算得分为准。"))
-    if ex.weight is None and rate is None:
-        pass
+    exec_weight = ex.weight
     if ex.weight is None:
         # framework forms: 预算执行率 is an indicator row
         exec_row = df[df["level3"].astype(str).str.contains("预算执行率")]
@@ -258,6 +257,7 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
             if not np.isnan(first["actual"]):
                 rate = round_half_up(first["actual"], 2)
             score = None if np.isnan(first["score"]) else float(first["score"])
+            exec_weight = as_float(first["weight"])
     na_weight = float(df.loc[df["kind"] == "na", "weight"].fillna(0).sum())
     scored = df["score"].fillna(0).sum() + (score if (ex.weight is not None and score is not None) else 0.0)
     total: float | None = float(scored)
@@ -282,7 +282,7 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
     for entry in level1.values():
         entry["weight"], entry["score"] = round_half_up(entry["weight"], 2), round_half_up(entry["score"], 2)
     findings.sort(key=lambda f: f.sort_key)
-    return FormScore(rows=df, execution_rate=rate, execution_score=score, execution_weight=ex.weight,
+    return FormScore(rows=df, execution_rate=rate, execution_score=score, execution_weight=exec_weight,
                      total=total, grade=grade, level1=list(level1.values()), findings=findings, na_weight=na_weight)
 
 

@@ -270,14 +270,16 @@ def _summary_sheet(wb, result: CheckResult, source: Path) -> None:
         row += 1
     row += 1
     ex = v.execution
-    heads = ("预算执行", "全年预算数（万元）", "全年执行数（万元）", "执行率", "分值", "得分")
+    framework = result.form.kind == "framework"
+    heads = ("预算执行", "预算资金（万元）" if framework else "全年预算数（万元）",
+             "实际支出资金（万元）" if framework else "全年执行数（万元）", "执行率", "分值", "得分")
     for c, h in enumerate(heads, 1):
         ws.cell(row, c, h)
     _style_header(ws, row, 6)
     row += 1
     values = ("预算执行率", ex.budget, ex.spent,
               None if s.execution_rate is None else s.execution_rate / 100,
-              ex.weight, s.execution_score)
+              s.execution_weight, s.execution_score)
     for c, value in enumerate(values, 1):
         ws.cell(row, c, value)
         _body(ws.cell(row, c), align="left" if c == 1 else "center",
