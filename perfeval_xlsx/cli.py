@@ -276,6 +276,119 @@ def score(
     raise typer.Exit(_exit_code([o.result for o in outcomes]))
 
 
+def _folders_or_fail(inbox: Path, output: Optional[Path], command: str) -> Path:
+    """INBOX must be a folder and OUTBOX given (and not a file): one Chinese message otherwise."""
+    if output is None:
+        _fail(f"请用 -o 指定输出文件夹（评分副本和汇总表写在那里），如：perfeval {command} {inbox} -o 评分结果/")
+    if not inbox.exists():
+        _fail(f"找不到文件夹“{inbox}”。请检查路径是否正确（含空格的路径请加引号）。")
+    if not inbox.is_dir():
+        _fail(f"“{inbox}”不是文件夹。perfeval {command} 处理整个文件夹；评分单个文件请用 perfeval score。")
+    if output.exists() and not output.is_dir():
+        _fail(f"“{output}”是一个文件，不是文件夹。请用 -o 指定一个文件夹。")
+    return output
+
+
+@app.command()
+def batch(
+    inbox: Path = typer.Argument(..., metavar="INBOX", help="收表文件夹：其中每个 .xlsx/.xlsm 都会评分。", show_default=False),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="OUTBOX", help="输出文件夹：评分副本、汇总表和 perfeval-batch.json 写在这里（必填）。"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="同时评分的进程数，默认为 CPU 核数。"),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="也处理子文件夹中的表（评分副本按同样的子文件夹存放）。"),
+    profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
+    force: bool = typer.Option(False, "--force", help="全部重新评分，包括上次评分后没有改动的文件。"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（files、summary、rollup），不输出文字报告。"),
+) -> None:
+    """批量评分整个文件夹：每份表一个评分副本，另生成一份带图表的汇总表。
+
+    上次评分后没有改动的文件不再重复评分；.xls 等其他文件会列出并说明原因；Excel/WPS 的临时文件（~$ 开头等）自动忽略。
+
+    退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
+
+    Example: perfeval batch 收表/ -o 评分结果/ --recursive
+    """
+    import warnings
+
+    warnings.simplefilter("ignore")
+    if jobs is not None and jobs < 1:
+        _fail(f"--jobs 应为不小于 1 的整数（现为 {jobs}）。")
+    outbox = _folders_or_fail(inbox, output, "batch")
+    prof = _profile_or_fail(profile)
+    from .batch import discover, print_batch_report, run_batch, stream_json
+
+    disc = discover(inbox, outbox, recursive)
+    if not disc.files:
+        for item in disc.skipped:
+            typer.echo(f"已跳过 {item.file}：{item.reason}", err=True)
+        hint = "" if recursive else "如表在子文件夹中，请加 --recursive。"
+        _fail(f"文件夹“{inbox}”中没有 .xlsx/.xlsm 文件，未评分。{hint}")
+    bar = None
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from .report import make_console
+
+        bar = Progress(TextColumn("评分"), BarColumn(), MofNCompleteColumn(), TextColumn("剩余"), TimeRemainingColumn(),
+                       console=make_console(stderr=True), transient=True)
+        task = bar.add_task("评分", total=len(disc.files))
+        bar.start()
+    try:
+        result = run_batch(inbox, outbox, profile=prof, jobs=jobs, recursive=recursive, force=force, discovery=disc,
+                           progress=(lambda s, done, total: bar.update(task, completed=done, total=total)) if bar else None)
+    except OSError as exc:
+        _fail(f"无法写入输出文件夹“{outbox}”：{exc.strerror or exc}。请检查文件夹是否可写、磁盘是否已满，"
+              "以及汇总表是否正在 Excel/WPS 中打开。")
+    except KeyboardInterrupt:
+        typer.echo("已中断。已完成的评分已保存；再次运行同一命令会接着处理，已评分且未改动的文件不再重复评分。", err=True)
+        raise typer.Exit(130)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if as_json:
+        stream_json(result, sys.stdout)
+    else:
+        print_batch_report(result)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def watch(
+    inbox: Path = typer.Argument(..., metavar="INBOX", help="要监视的收表文件夹（可以是共享文件夹）。", show_default=False),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="OUTBOX", help="输出文件夹：评分副本、汇总表和 perfeval-batch.json 写在这里（必填）。"),
+    poll: bool = typer.Option(False, "--poll", help="定时轮询文件夹，而不依赖系统的变动通知（网络共享文件夹请加此项）。"),
+    settle: float = typer.Option(2.0, "--settle", metavar="SECONDS", help="文件大小和修改时间保持不变多少秒后才评分（确认已复制/保存完毕），默认 2。"),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="也监视子文件夹。"),
+    profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
+) -> None:
+    """监视收表文件夹：新表放入（复制、保存完毕）后自动评分并更新汇总表，按 Ctrl-C 停止。
+
+    每份表的每个版本只评分一次；Excel/WPS 的临时文件自动忽略；每个结果带时间记录在屏幕上。
+
+    Example: perfeval watch Z:/绩效收表 -o 评分结果/ --poll --settle 5
+    """
+    import warnings
+
+    warnings.simplefilter("ignore")
+    if not settle > 0:
+        _fail(f"--settle 应为大于 0 的秒数（现为 {settle:g}）。")
+    outbox = _folders_or_fail(inbox, output, "watch")
+    prof = _profile_or_fail(profile)
+    import signal
+    import threading
+
+    from .watch import watch_folder
+
+    stop = threading.Event()
+    try:
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not the main thread / no SIGTERM
+        pass
+    try:
+        watch_folder(inbox, outbox, profile=prof, recursive=recursive, poll=poll, settle=settle, stop=stop)
+    except OSError as exc:
+        _fail(f"无法监视“{inbox}”或写入“{outbox}”：{exc.strerror or exc}。请检查路径和访问权限；网络共享文件夹请加 --poll。")
+
+
 def _kind(exc: BaseException) -> str:
     """Name the click exception kind without importing click (typer may vendor it)."""
     names = {cls.__name__ for cls in type(exc).__mro__}
