@@ -21,6 +21,7 @@ from .safety import MISSING, FileProblem, cached_formula_values, inspect_file
 from .values import normalize_label, normalize_text
 
 OUTPUT_SHEETS = {"评分汇总", "评分明细", "问题清单", "填表说明"}
+LABEL_MAX = 40  # characters: a label longer than this is a sentence, not a label
 
 HEADER_SYNONYMS = {
     "project": ("项目名称",),
@@ -104,7 +105,8 @@ class _Grid:
         for (r, c), cell in self.cells.items():
             value = cell.value
             if isinstance(value, str) and value.strip() and not value.startswith("="):
-                self.labels.setdefault(r, {})[c] = normalize_label(value)
+                if len(value) <= LABEL_MAX:  # long text (a reason, a goal) is never a label
+                    self.labels.setdefault(r, {})[c] = normalize_label(value)
             elif self._is_formula(cell):
                 cached = self.cached.get(cell.coordinate, MISSING)
                 text = cached if isinstance(cached, str) else _formula_literal(cell.value)

@@ -336,6 +336,10 @@ def _summary_sheet(wb, result: CheckResult, source: Path) -> None:
     wb.active = 0
 
 
+CENTERED = (1, 5, 8, 9, 11, 12, 13, 14)
+WRAPPING = (1, 2, 3, 5, 6, 9, 14)  # indices of 二级, 三级, 指标值, 实际完成值, 规则说明, 问题 (+一级)
+
+
 def _detail_sheet(wb, result: CheckResult) -> None:
     ws = wb.create_sheet(DETAIL)
     heads = ("表中行号", "一级指标", "二级指标", "三级指标", "性质", "指标值", "实际完成值", "单位", "完成率",
@@ -360,13 +364,13 @@ def _detail_sheet(wb, result: CheckResult) -> None:
             _num(x.weight), _num(x.self_score), _num(x.score), _num(x.difference),
             "\n".join(by_row.get(x.row, [])) or None,
         )
-        for c, value in enumerate(values, 1):
-            ws.cell(r, c, value)
-            _body(ws.cell(r, c), align="center" if c in (1, 5, 8, 9, 11, 12, 13, 14) else "left",
-                  fmt="0.00%" if c == 9 else None)
+        ws.append(values)
+        for c in range(1, len(values) + 1):  # (ws[r] would scan every cell of the sheet)
+            _body(ws.cell(r, c), align="center" if c in CENTERED else "left", fmt="0.00%" if c == 9 else None)
         if by_row.get(x.row):
             ws.cell(r, 15).fill = FILL[ERROR] if any("【错误】" in m for m in by_row[x.row]) else FILL[WARNING]
-        ws.row_dimensions[r].height = row_height(zip(values, widths))
+        # only the columns of free text can need more than one line
+        ws.row_dimensions[r].height = row_height((values[i], widths[i]) for i in WRAPPING)
         r += 1
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(heads))}{max(r - 1, 1)}"
