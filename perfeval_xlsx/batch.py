@@ -38,7 +38,7 @@ from typing import Any, Callable, Collection, Iterator
 from . import __version__
 from .check import EMPTY_PROJECT
 from .findings import finding
-from .rollup import new_temp_file
+from .atomic import new_temp_file
 
 SCORED_SUFFIXES = (".xlsx", ".xlsm")
 CACHE_FILE = ".perfeval-cache.json"

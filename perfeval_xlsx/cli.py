@@ -75,108 +75,6 @@ def template(
     typer.echo(f"已生成模板：{path}")
 
 
-@app.command()
-def mail(
-    outbox: Path = typer.Argument(..., metavar="OUTBOX", help="perfeval batch 的输出文件夹（内有 perfeval-batch.json、汇总表和评分副本）。"),
-    to: Optional[list[str]] = typer.Option(None, "--to", metavar="ADDR", help="收件人，可重复；默认用 perfeval.toml 中 [mail] 的 to。"),
-    cc: Optional[list[str]] = typer.Option(None, "--cc", metavar="ADDR", help="抄送，可重复。"),
-    sender: Optional[str] = typer.Option(None, "--from", metavar="ADDR", help="发件人地址，如 \"财务科 <cwk@example.cn>\"。"),
-    subject: Optional[str] = typer.Option(None, "--subject", metavar="TEXT", help="邮件主题，可含 {year}、{count}；默认如“2024年度项目支出绩效自评评分结果（3个项目）”。"),
-    per_unit: bool = typer.Option(False, "--per-unit", help="每个实施单位一封邮件，只附该单位的评分副本；汇总表另发一封。"),
-    max_size: Optional[float] = typer.Option(None, "--max-size", metavar="MB", help="单封邮件大小上限（MB，按发送时的大小计），默认 20；超过时分成多封并编号。"),
-    smtp: Optional[str] = typer.Option(None, "--smtp", metavar="HOST[:PORT]", help="直接发送：邮件服务器 主机名[:端口]，如 smtp.example.cn:587。"),
-    starttls: Optional[bool] = typer.Option(None, "--starttls/--no-starttls", help="连接后用 STARTTLS 加密（常用端口 587）。"),
-    use_ssl: Optional[bool] = typer.Option(None, "--ssl/--no-ssl", help="全程 SSL/TLS 加密（常用端口 465）。"),
-    user: Optional[str] = typer.Option(None, "--user", metavar="NAME", help="登录邮件服务器的用户名；密码取自环境变量 PERFEVAL_SMTP_PASSWORD，或运行时输入。"),
-    cafile: Optional[Path] = typer.Option(None, "--cafile", metavar="FILE", help="邮件服务器使用单位内部证书时，指定其根证书文件（.pem）。"),
-    timeout: Optional[float] = typer.Option(None, "--timeout", metavar="SECONDS", help="等待邮件服务器响应的秒数，默认 30。"),
-    eml: Optional[Path] = typer.Option(None, "--eml", metavar="DIR", help="不发送，把邮件草稿（.eml）写入此文件夹，可用 Outlook、Foxmail、Thunderbird 打开后发送。"),
-    resend: bool = typer.Option(False, "--resend", help="重新发送此前已发送给同样收件人的文件。"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="只列出将要发送的邮件，不发送、不写文件。"),
-    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="配置文件，默认为当前文件夹下的 perfeval.toml（如有）。"),
-) -> None:
-    """把批量评分结果（汇总表和评分副本）通过邮件报送上级，或生成邮件草稿。
-
-    Example: perfeval mail 输出/ --to jxk@example.cn --from cwk@example.cn --smtp smtp.example.cn:587 --starttls --user cwk@example.cn
-    """
-    from .mail import (
-        MAIL_LOG,
-        MailError,
-        format_size,
-        get_password,
-        load_batch,
-        plan_messages,
-        read_mail_log,
-        send_plan,
-        sent_index,
-        write_eml,
-    )
-    from .mailconfig import ConfigError, load_mail_config, resolve_settings
-
-    try:
-        settings = resolve_settings(
-            load_mail_config(config), to=to, cc=cc, sender=sender, subject=subject, max_size=max_size,
-            smtp=smtp, starttls=starttls, ssl=use_ssl, user=user, cafile=cafile, timeout=timeout,
-            eml=eml, dry_run=dry_run,
-        )
-        batch = load_batch(outbox)
-        sending = settings.smtp is not None and settings.eml_dir is None
-        sent = sent_index(read_mail_log(outbox)) if sending and not resend else None
-        plan = plan_messages(
-            batch, sender=settings.sender, to=settings.to, cc=settings.cc, subject=settings.subject,
-            per_unit=per_unit, max_size_mb=settings.max_size_mb, sent=sent,
-        )
-    except (ConfigError, MailError) as exc:
-        _fail(str(exc))
-    for warning in plan.warnings:
-        typer.echo(f"提醒：{warning}", err=True)
-    if plan.already_sent:
-        names = "、".join(a.name for a in plan.already_sent)
-        typer.echo(f"已跳过此前已发送给同样收件人的 {len(plan.already_sent)} 个文件：{names}（加 --resend 可重新发送）。")
-    if not plan.messages:
-        typer.echo("没有需要发送的文件。" if plan.already_sent else "没有可发送的文件：perfeval-batch.json 中没有评分副本或汇总表。")
-        return
-
-    def line(i: int, planned, size: int, verb: str) -> str:
-        who = "、".join(planned.to) + (f"，抄送 {'、'.join(planned.cc)}" if planned.cc else "")
-        return (f"{verb} {i}/{len(plan.messages)}：收件人 {who}；主题“{planned.subject}”；"
-                f"附件 {len(planned.attachments)} 个；大小 {format_size(size)}")
-
-    files = sum(len(m.attachments) for m in plan.messages)
-    if dry_run:
-        for i, planned in enumerate(plan.messages, 1):
-            typer.echo(line(i, planned, planned.estimated_size, "计划") + "（估计）")
-            for att in planned.attachments:
-                typer.echo(f"    {att.name}（{format_size(att.size)}）")
-        typer.echo(f"预演完成：共 {len(plan.messages)} 封邮件、{files} 个附件，未发送，也未写入任何文件。")
-        return
-    try:
-        if settings.eml_dir is not None:
-            paths = write_eml(plan, settings.eml_dir)
-            for i, (planned, path) in enumerate(zip(plan.messages, paths), 1):
-                typer.echo(line(i, planned, path.stat().st_size, "已生成草稿") + f"；文件 {path.name}")
-            typer.echo(f"完成：已在“{settings.eml_dir}”生成 {len(paths)} 封邮件草稿、共 {files} 个附件，请打开后核对并发送。")
-            return
-        smtp_settings = settings.smtp
-        password = None
-        if smtp_settings.user:
-            password = get_password(smtp_settings.user, smtp_settings.address)
-            if smtp_settings.security == "plain":
-                typer.echo("提醒：连接未加密，密码将以明文传输。如服务器支持，请加 --starttls 或 --ssl。", err=True)
-        sent_messages = send_plan(
-            plan, smtp_settings, password,
-            on_sent=lambda i, s: typer.echo(line(i, s.planned, s.size, "已发送")),
-        )
-    except MailError as exc:
-        _fail(str(exc))
-    except OSError as exc:  # a file that vanished or a folder that cannot be written
-        _fail(f"{getattr(exc, 'filename', '') or ''} {exc.strerror or exc}。请检查文件和文件夹后重新运行。".strip())
-    typer.echo(
-        f"完成：已发送 {len(sent_messages)} 封邮件、共 {files} 个附件到 {smtp_settings.address}；"
-        f"发送记录已写入“{outbox / MAIL_LOG}”。"
-    )
-
-
 def _profile_or_fail(profile: str):
     """Load a profile up front, so that a bad one is one clear usage error (exit 2)."""
     from .profile import ProfileError, load_profile
@@ -387,6 +285,108 @@ def watch(
         watch_folder(inbox, outbox, profile=prof, recursive=recursive, poll=poll, settle=settle, stop=stop)
     except OSError as exc:
         _fail(f"无法监视“{inbox}”或写入“{outbox}”：{exc.strerror or exc}。请检查路径和访问权限；网络共享文件夹请加 --poll。")
+
+
+@app.command()
+def mail(
+    outbox: Path = typer.Argument(..., metavar="OUTBOX", help="perfeval batch 的输出文件夹（内有 perfeval-batch.json、汇总表和评分副本）。"),
+    to: Optional[list[str]] = typer.Option(None, "--to", metavar="ADDR", help="收件人，可重复；默认用 perfeval.toml 中 [mail] 的 to。"),
+    cc: Optional[list[str]] = typer.Option(None, "--cc", metavar="ADDR", help="抄送，可重复。"),
+    sender: Optional[str] = typer.Option(None, "--from", metavar="ADDR", help="发件人地址，如 \"财务科 <cwk@example.cn>\"。"),
+    subject: Optional[str] = typer.Option(None, "--subject", metavar="TEXT", help="邮件主题，可含 {year}、{count}；默认如“2024年度项目支出绩效自评评分结果（3个项目）”。"),
+    per_unit: bool = typer.Option(False, "--per-unit", help="每个实施单位一封邮件，只附该单位的评分副本；汇总表另发一封。"),
+    max_size: Optional[float] = typer.Option(None, "--max-size", metavar="MB", help="单封邮件大小上限（MB，按发送时的大小计），默认 20；超过时分成多封并编号。"),
+    smtp: Optional[str] = typer.Option(None, "--smtp", metavar="HOST[:PORT]", help="直接发送：邮件服务器 主机名[:端口]，如 smtp.example.cn:587。"),
+    starttls: Optional[bool] = typer.Option(None, "--starttls/--no-starttls", help="连接后用 STARTTLS 加密（常用端口 587）。"),
+    use_ssl: Optional[bool] = typer.Option(None, "--ssl/--no-ssl", help="全程 SSL/TLS 加密（常用端口 465）。"),
+    user: Optional[str] = typer.Option(None, "--user", metavar="NAME", help="登录邮件服务器的用户名；密码取自环境变量 PERFEVAL_SMTP_PASSWORD，或运行时输入。"),
+    cafile: Optional[Path] = typer.Option(None, "--cafile", metavar="FILE", help="邮件服务器使用单位内部证书时，指定其根证书文件（.pem）。"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", metavar="SECONDS", help="等待邮件服务器响应的秒数，默认 30。"),
+    eml: Optional[Path] = typer.Option(None, "--eml", metavar="DIR", help="不发送，把邮件草稿（.eml）写入此文件夹，可用 Outlook、Foxmail、Thunderbird 打开后发送。"),
+    resend: bool = typer.Option(False, "--resend", help="重新发送此前已发送给同样收件人的文件。"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只列出将要发送的邮件，不发送、不写文件。"),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="配置文件，默认为当前文件夹下的 perfeval.toml（如有）。"),
+) -> None:
+    """把批量评分结果（汇总表和评分副本）通过邮件报送上级，或生成邮件草稿。
+
+    Example: perfeval mail 输出/ --to jxk@example.cn --from cwk@example.cn --smtp smtp.example.cn:587 --starttls --user cwk@example.cn
+    """
+    from .mail import (
+        MAIL_LOG,
+        MailError,
+        format_size,
+        get_password,
+        load_batch,
+        plan_messages,
+        read_mail_log,
+        send_plan,
+        sent_index,
+        write_eml,
+    )
+    from .mailconfig import ConfigError, load_mail_config, resolve_settings
+
+    try:
+        settings = resolve_settings(
+            load_mail_config(config), to=to, cc=cc, sender=sender, subject=subject, max_size=max_size,
+            smtp=smtp, starttls=starttls, ssl=use_ssl, user=user, cafile=cafile, timeout=timeout,
+            eml=eml, dry_run=dry_run,
+        )
+        batch = load_batch(outbox)
+        sending = settings.smtp is not None and settings.eml_dir is None
+        sent = sent_index(read_mail_log(outbox)) if sending and not resend else None
+        plan = plan_messages(
+            batch, sender=settings.sender, to=settings.to, cc=settings.cc, subject=settings.subject,
+            per_unit=per_unit, max_size_mb=settings.max_size_mb, sent=sent,
+        )
+    except (ConfigError, MailError) as exc:
+        _fail(str(exc))
+    for warning in plan.warnings:
+        typer.echo(f"提醒：{warning}", err=True)
+    if plan.already_sent:
+        names = "、".join(a.name for a in plan.already_sent)
+        typer.echo(f"已跳过此前已发送给同样收件人的 {len(plan.already_sent)} 个文件：{names}（加 --resend 可重新发送）。")
+    if not plan.messages:
+        typer.echo("没有需要发送的文件。" if plan.already_sent else "没有可发送的文件：perfeval-batch.json 中没有评分副本或汇总表。")
+        return
+
+    def line(i: int, planned, size: int, verb: str) -> str:
+        who = "、".join(planned.to) + (f"，抄送 {'、'.join(planned.cc)}" if planned.cc else "")
+        return (f"{verb} {i}/{len(plan.messages)}：收件人 {who}；主题“{planned.subject}”；"
+                f"附件 {len(planned.attachments)} 个；大小 {format_size(size)}")
+
+    files = sum(len(m.attachments) for m in plan.messages)
+    if dry_run:
+        for i, planned in enumerate(plan.messages, 1):
+            typer.echo(line(i, planned, planned.estimated_size, "计划") + "（估计）")
+            for att in planned.attachments:
+                typer.echo(f"    {att.name}（{format_size(att.size)}）")
+        typer.echo(f"预演完成：共 {len(plan.messages)} 封邮件、{files} 个附件，未发送，也未写入任何文件。")
+        return
+    try:
+        if settings.eml_dir is not None:
+            paths = write_eml(plan, settings.eml_dir)
+            for i, (planned, path) in enumerate(zip(plan.messages, paths), 1):
+                typer.echo(line(i, planned, path.stat().st_size, "已生成草稿") + f"；文件 {path.name}")
+            typer.echo(f"完成：已在“{settings.eml_dir}”生成 {len(paths)} 封邮件草稿、共 {files} 个附件，请打开后核对并发送。")
+            return
+        smtp_settings = settings.smtp
+        password = None
+        if smtp_settings.user:
+            password = get_password(smtp_settings.user, smtp_settings.address)
+            if smtp_settings.security == "plain":
+                typer.echo("提醒：连接未加密，密码将以明文传输。如服务器支持，请加 --starttls 或 --ssl。", err=True)
+        sent_messages = send_plan(
+            plan, smtp_settings, password,
+            on_sent=lambda i, s: typer.echo(line(i, s.planned, s.size, "已发送")),
+        )
+    except MailError as exc:
+        _fail(str(exc))
+    except OSError as exc:  # a file that vanished or a folder that cannot be written
+        _fail(f"{getattr(exc, 'filename', '') or ''} {exc.strerror or exc}。请检查文件和文件夹后重新运行。".strip())
+    typer.echo(
+        f"完成：已发送 {len(sent_messages)} 封邮件、共 {files} 个附件到 {smtp_settings.address}；"
+        f"发送记录已写入“{outbox / MAIL_LOG}”。"
+    )
 
 
 def _kind(exc: BaseException) -> str:

@@ -28,7 +28,6 @@ import smtplib
 import socket
 import ssl
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +38,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .atomic import write_bytes
 from .mailconfig import SmtpSettings
 
 BATCH_FILE = "perfeval-batch.json"
@@ -251,17 +251,7 @@ def append_mail_log(outbox: str | Path, record: dict[str, Any]) -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".perfeval-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_bytes(path, data)
 
 
 def _addr(address: str) -> str:

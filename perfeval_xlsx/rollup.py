@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from .atomic import new_temp_file
 from .findings import CATALOGUE, SEVERITY_LABEL
 from .textfit import LINE_HEIGHT, lines_needed, text_width
 
@@ -77,21 +78,6 @@ ISSUES_COLUMNS = (
     ("级别", "center", 6, 6), ("源文件", "wrap", 10, 30), ("项目名称", "wrap", 10, 20), ("工作表", "text", 7, 12),
     ("单元格", "center", 7, 8), ("代码", "text", 10, 22), ("问题", "wrap", 12, 24), ("说明及改法", "wrap", 30, 64),
 )
-
-
-def new_temp_file(folder: Path, prefix: str, suffix: str, mode: str = "wb"):
-    """A new file in `folder` for writing (then renamed into place). Unlike mkstemp it gets the
-    usual permissions (the umask), so colleagues sharing OUTBOX can read what replaces it."""
-    import secrets
-
-    for _ in range(100):
-        path = Path(folder) / f"{prefix}{secrets.token_hex(6)}{suffix}"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileExistsError:
-            continue
-        return (os.fdopen(fd, mode, encoding="utf-8", newline="\n") if "b" not in mode else os.fdopen(fd, mode)), path
-    raise FileExistsError(str(folder))
 
 
 def rollup_name(moment: datetime, attempt: int = 1) -> str:

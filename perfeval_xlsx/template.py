@@ -9,8 +9,6 @@ Formulas are written with their cached values, so every viewer shows a number.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from .atomic import replacing
 from .textfit import LINE_HEIGHT
 from .textfit import lines_needed as _lines_needed
 from .content import FormContent, FundsLine, Indicator, blank_content
@@ -535,11 +534,8 @@ def write_form(content: FormContent, path: str | Path, *, blank: bool = False) -
     """Write the form to `path` atomically; returns where each value was placed (A1 cells)."""
     path = Path(path)
     layout = content.form_layout
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".perfeval-", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        workbook = xlsxwriter.Workbook(tmp_name, {
+    with replacing(path) as tmp_name:
+        workbook = xlsxwriter.Workbook(str(tmp_name), {
             "default_format_properties": {"font_name": FONT, "font_size": 10},
         })
         workbook.set_properties({
@@ -553,10 +549,6 @@ def write_form(content: FormContent, path: str | Path, *, blank: bool = False) -
         cells = _SheetWriter(workbook, formats, content, blank).write()
         _instructions(workbook, formats, layout)
         workbook.close()
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
     return cells
 
 

@@ -10,9 +10,7 @@ cells we compute are written as values.
 
 from __future__ import annotations
 
-import os
 from copy import copy
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import __version__
+from .atomic import replacing
 from .check import CheckResult
 from .findings import ERROR, INFO, SEVERITY_LABEL, SEVERITY_ORDER, WARNING
 from .safety import MISSING, cached_formula_values
@@ -422,15 +421,7 @@ def write_scored_copy(result: CheckResult, source: Path, target: Path) -> Path:
     _issues_sheet(wb, result)
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet.title == SUMMARY
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".perfeval-", suffix=target.suffix + ".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb.save(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(target) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb.save(tmp)
     return target

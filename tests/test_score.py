@@ -209,3 +209,20 @@ def test_scoring_a_units_own_ministry_copy(tmp_path):
     assert ws[f"G{total_row}"].value == 100
     assert ws[f"B{total_row + 1}"].value == "优"
     assert ws["H8"].value == 10 and ws["G8"].value == 1  # 执行率 as a value, its 得分
+
+
+def test_outputs_are_readable_by_colleagues(tmp_path):
+    """Scored copies and templates get the usual permissions (umask), not mkstemp's 0600."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        scored = score_file(BASE, tmp_path).output
+        from perfeval_xlsx.template import write_template
+
+        write_template("mof-2020", tmp_path / "t.xlsx")
+    finally:
+        os.umask(old)
+    for path in (scored, tmp_path / "t.xlsx"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

@@ -1,0 +1,49 @@
+"""Writing outputs atomically: into a temporary file beside the target, then renamed over it.
+
+A reader never sees a half-written workbook, and a failed write leaves the old file as it was.
+Unlike `tempfile.mkstemp` (mode 0600), the temporary file gets the usual permissions (the
+umask), so colleagues who share an output folder can read what replaces it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+def new_temp_file(folder: Path, prefix: str, suffix: str, mode: str = "wb"):
+    """A new file in `folder` for writing (then renamed into place): (open file, path)."""
+    for _ in range(100):
+        path = Path(folder) / f"{prefix}{secrets.token_hex(6)}{suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+        return (os.fdopen(fd, mode, encoding="utf-8", newline="\n") if "b" not in mode else os.fdopen(fd, mode)), path
+    raise FileExistsError(str(folder))
+
+
+@contextmanager
+def replacing(target: Path) -> Iterator[Path]:
+    """A temporary path beside `target` to write to; on success it replaces `target`."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fh, tmp = new_temp_file(target.parent, ".perfeval-", target.suffix + ".tmp")
+    fh.close()
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(target: Path, data: bytes) -> None:
+    """Write `data` to `target` atomically (flushed to disk before the rename)."""
+    with replacing(target) as tmp, tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
