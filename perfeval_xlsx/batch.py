@@ -91,6 +91,45 @@ class Discovery:
     skipped: list[Skipped] = field(default_factory=list)
 
 
+SYMLINK_REASON = "这是快捷方式（符号链接），未处理。请把表格文件本身放入文件夹。"
+LOCK_FILE = ".perfeval-batch.lock"
+
+
+class OutboxBusy(RuntimeError):
+    """Another batch or watch is writing the same OUTBOX."""
+
+
+@contextmanager
+def outbox_lock(outbox: Path, wait: float = 30.0):
+    """One batch at a time per OUTBOX (the cache, roll-up and perfeval-batch.json are shared).
+    A second run waits up to `wait` seconds, then gives up with OutboxBusy. The lock is the
+    operating system's, so it goes away with a crashed process."""
+    import time
+
+    fh = open(Path(outbox) / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the whole run
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                if os.name == "nt":
+                    import msvcrt
+
+                    fh.seek(0)
+                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+                else:
+                    import fcntl
+
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise OutboxBusy(str(outbox)) from None
+                time.sleep(0.5)
+        yield
+    finally:
+        fh.close()
+
+
 def is_lock_or_temp(name: str) -> bool:
     """Lock and temp files of Excel (``~$x.xlsx``, ``~x.tmp``, ``A1B2C3D4``), WPS (``~$x``,
     ``.~x``), LibreOffice (``.~lock.x.xlsx#``, ``lu123.tmp``), hidden and system files."""
@@ -165,6 +204,10 @@ def discover(inbox: str | Path, outbox: str | Path, recursive: bool = False) -> 
                     stack.append(path)
                 else:
                     skipped.append(Skipped(rel + "/", SUBFOLDER_REASON))
+                continue
+            if entry.is_symlink():
+                if not is_lock_or_temp(entry.name):
+                    skipped.append(Skipped(rel, SYMLINK_REASON))
                 continue
             reason = classify(path, root, out_root)
             if reason is None:
@@ -369,9 +412,18 @@ class Scorer:
 
     def close(self, cancel: bool = False) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
-            self._pool = None
-            self._size = 0
+            pool, self._pool, self._size = self._pool, None, 0
+            if not cancel:
+                pool.shutdown(wait=True)
+                return
+            # interrupted: stop the workers now (a second Ctrl-C must not hang on their join)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                try:
+                    process.terminate()
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
 
     def run(self, jobs: list[_Job], on_done: Callable[[_Job, dict[str, Any], bool], None]) -> None:
         """Score `jobs`; call on_done(job, result, retry) for each as it completes, in any order.
@@ -524,9 +576,13 @@ class _CacheWriter:
         os.replace(self.tmp, target)
 
     def abandon(self) -> None:
-        if not self.fh.closed:
-            self.fh.close()
-        self.tmp.unlink(missing_ok=True)
+        try:
+            if not self.fh.closed:
+                self.fh.close()
+        except OSError:
+            pass  # a full disk: closing flushes and fails; the file goes all the same
+        finally:
+            self.tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- the run
@@ -552,15 +608,25 @@ def run_batch(
     `profile`: a Profile (load it once with profile.load_profile) or None for auto. `only`:
     score only these files (watch mode: the ones completely written); every other file keeps its
     earlier result, if any, whatever its content now. `progress(summary, done, total)` and `on_result(summary)` are called in the parent as
-    each file completes. OSError from OUTBOX (cannot create, cannot write) is raised.
+    each file completes. OSError from OUTBOX (cannot create, cannot write) is raised, and
+    OutboxBusy when another run holds OUTBOX for longer than half a minute.
     """
+    outbox = Path(outbox)
+    outbox.mkdir(parents=True, exist_ok=True)
+    with outbox_lock(outbox):
+        return _run_batch(inbox, outbox, profile=profile, jobs=jobs, recursive=recursive, force=force,
+                          discovery=discovery, only=only, scorer=scorer, progress=progress,
+                          on_result=on_result, now=now)
+
+
+def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, only, scorer, progress,
+               on_result, now) -> BatchResult:
     from .rollup import write_rollup
     from .score import output_path
 
     inbox, outbox = Path(inbox), Path(outbox)
     disc = discovery or discover(inbox, outbox, recursive)
-    outbox.mkdir(parents=True, exist_ok=True)
-    root, out_root = inbox.resolve(), outbox.resolve()
+    root = inbox.resolve()
     pkey = profile_key(profile)
 
     # what each current file is, and where its scored copy goes
@@ -634,6 +700,9 @@ def run_batch(
 
         def scored(job: _Job, result: dict[str, Any], retry: bool) -> None:
             rel = current[job.key][1]
+            if result.get("status") == "unreadable" and not Path(job.key).exists():
+                skipped.append(Skipped(rel, "评分过程中文件被移走或删除，未处理。"))
+                return
             if result.get("status") == "unreadable" and any(
                     f.get("code") == "E-FILE-IO" for f in result.get("findings", [])):
                 retry = True  # a locked file or an unwritable OUTBOX: try again next time

@@ -212,7 +212,7 @@ def batch(
         _fail(f"--jobs 应为不小于 1 的整数（现为 {jobs}）。")
     outbox = _folders_or_fail(inbox, output, "batch")
     prof = _profile_or_fail(profile)
-    from .batch import discover, print_batch_report, run_batch, stream_json
+    from .batch import OutboxBusy, discover, print_batch_report, run_batch, stream_json
 
     disc = discover(inbox, outbox, recursive)
     if not disc.files:
@@ -233,6 +233,9 @@ def batch(
     try:
         result = run_batch(inbox, outbox, profile=prof, jobs=jobs, recursive=recursive, force=force, discovery=disc,
                            progress=(lambda s, done, total: bar.update(task, completed=done, total=total)) if bar else None)
+    except OutboxBusy:
+        _fail(f"输出文件夹“{outbox}”正在被另一个 perfeval batch 或 watch 使用（已等待 30 秒）。请等它结束后再运行，"
+              "或换一个输出文件夹。")
     except OSError as exc:
         _fail(f"无法写入输出文件夹“{outbox}”：{exc.strerror or exc}。请检查文件夹是否可写、磁盘是否已满，"
               "以及汇总表是否正在 Excel/WPS 中打开。")

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from .batch import Scorer, classify, discover, run_batch, _inside
+from .batch import OutboxBusy, Scorer, _inside, classify, discover, run_batch
 
 TICK = 0.2  # seconds between two looks at the files waiting to settle
 
@@ -49,11 +49,22 @@ class WatchStats:
 class _Events:
     """Collects the paths the observer reports; the watch loop takes them every tick."""
 
-    def __init__(self):
+    def __init__(self, root: Path | None = None, out_root: Path | None = None):
         self.lock = threading.Lock()
         self.paths: set[str] = set()
         self.folders: set[str] = set()
         self.deleted = False
+        self.root, self.out_root = root, out_root
+
+    def _ours(self, name: str) -> bool:
+        """A path the watch itself writes or removes: anything in an OUTBOX inside INBOX, our
+        outputs, temp and lock files. Their comings and goings are no news."""
+        if self.root is None or not name:
+            return False
+        path = Path(os.fsdecode(name))
+        if self.out_root != self.root and _inside(path, self.out_root):
+            return True
+        return classify(path, self.root, self.out_root) == ""
 
     def dispatch(self, event: Any) -> None:  # watchdog calls this from its own thread
         kind = event.event_type
@@ -61,10 +72,11 @@ class _Events:
             return
         with self.lock:
             if kind == "deleted":
-                self.deleted = True
+                if not self._ours(event.src_path):
+                    self.deleted = True
                 return
             path = getattr(event, "dest_path", "") or event.src_path
-            if kind == "moved":
+            if kind == "moved" and not self._ours(event.src_path):
                 self.deleted = True  # the old name is gone
             if event.is_directory:
                 if kind in ("created", "moved"):
@@ -117,7 +129,7 @@ def watch_folder(
     outbox.mkdir(parents=True, exist_ok=True)
     stop = stop or threading.Event()
     stats = WatchStats()
-    events = _Events()
+    events = _Events(root, out_root)
 
     def start_observer():
         observer = PollingObserver(timeout=max(0.25, min(2.0, settle / 2))) if poll else Observer()
@@ -167,13 +179,14 @@ def watch_folder(
             else:
                 log(f"{stamp()}  已跳过  {item.file}  {item.reason}")
         while not stop.is_set():
-            if not observer.is_alive():
+            if not observer.is_alive() or not root.is_dir():
                 if lost_since is None:
                     lost_since = time.monotonic()
                     log(f"{stamp()}  监视中断  无法访问“{inbox}”（网络中断或文件夹被移走），每 10 秒重试一次。")
-                elif time.monotonic() - lost_since > 10:
+                elif time.monotonic() - lost_since > 10 and root.is_dir():
                     lost_since = time.monotonic()
                     try:
+                        observer.stop()
                         observer = start_observer()
                     except OSError:
                         pass
@@ -221,8 +234,14 @@ def watch_folder(
                     result = run_batch(inbox, outbox, profile=profile, recursive=recursive, only=ready,
                                        scorer=scorer, on_result=log_result)
                 except Exception as exc:  # noqa: BLE001 - the watch goes on; the files are tried again
-                    why = (f"无法写入“{outbox}”：{exc.strerror or exc}。请检查文件夹是否可写、磁盘是否已满"
-                           if isinstance(exc, OSError) else f"内部错误（{type(exc).__name__}）。如反复出现，请联系技术支持")
+                    if isinstance(exc, OutboxBusy):
+                        why = f"输出文件夹“{outbox}”正被另一个 perfeval batch 使用"
+                    elif not root.is_dir():
+                        why = f"无法访问“{inbox}”（网络中断或文件夹被移走）"
+                    elif isinstance(exc, OSError):
+                        why = f"无法写入“{outbox}”：{exc.strerror or exc}。请检查文件夹是否可写、磁盘是否已满"
+                    else:
+                        why = f"内部错误（{type(exc).__name__}）。如反复出现，请联系技术支持"
                     log(f"{stamp()}  评分失败  {why}；稍后自动再试。")
                     for path in ready:
                         waiting[str(path)] = [-1, -1, 0.0]

@@ -463,3 +463,63 @@ def test_ctrl_c_stops_the_batch_cleanly_and_keeps_the_work_done(tmp_path):
     again = run_batch(inbox, out, jobs=2)
     assert again.summary["unchanged"] >= 1 and again.summary["total"] == 60
     assert not list(out.glob(".perfeval-*.tmp"))  # no temporary file left behind
+
+
+# -- defects found in review -------------------------------------------------------------------
+
+def test_a_second_run_on_the_same_outbox_waits_then_gives_up(tmp_path):
+    from perfeval_xlsx.batch import OutboxBusy, outbox_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with outbox_lock(out):
+        with pytest.raises(OutboxBusy):
+            with outbox_lock(out, wait=0.6):
+                pass
+    with outbox_lock(out, wait=0.1):  # released: free again
+        pass
+
+
+def test_symbolic_links_are_skipped_with_a_reason(tmp_path):
+    from perfeval_xlsx.batch import SYMLINK_REASON, discover
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / "真表.xlsx").write_bytes(BASE.read_bytes())
+    (inbox / "快捷方式.xlsx").symlink_to(inbox / "真表.xlsx")
+    (inbox / "断开.xlsx").symlink_to(tmp_path / "不存在.xlsx")
+    found = discover(inbox, tmp_path / "out")
+    assert [p.name for p in found.files] == ["真表.xlsx"]
+    assert {(s.file, s.reason) for s in found.skipped} == {("快捷方式.xlsx", SYMLINK_REASON), ("断开.xlsx", SYMLINK_REASON)}
+    result = run_cli("batch", str(inbox), "-o", str(tmp_path / "out"), "--json")
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+
+
+def test_a_file_removed_while_scoring_is_skipped_not_unreadable(tmp_path):
+    from perfeval_xlsx.batch import discover, run_batch
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for name in ("甲.xlsx", "乙.xlsx"):
+        (inbox / name).write_bytes(BASE.read_bytes())
+    found = discover(inbox, tmp_path / "out")
+    (inbox / "乙.xlsx").unlink()  # gone after discovery
+    result = run_batch(inbox, tmp_path / "out", discovery=found, jobs=1)
+    assert result.summary["total"] == 1 and result.summary["unreadable"] == 0
+    assert [s.file for s in result.skipped] == ["乙.xlsx"]
+    assert result.exit_code == 0
+
+
+def test_abandoned_cache_leaves_no_temp_file(tmp_path):
+    from perfeval_xlsx.batch import _CacheWriter
+
+    writer = _CacheWriter(tmp_path)
+    real_close = writer.fh.close
+
+    def full_disk():
+        real_close()
+        raise OSError(28, "No space left on device")
+
+    writer.fh.close = full_disk
+    writer.abandon()
+    assert list(tmp_path.iterdir()) == []

@@ -154,3 +154,19 @@ def test_the_command_stops_cleanly_on_ctrl_c_and_sigterm(tmp_path, signum):
     assert "已评分  a.xlsx  总分 100  等级 优" in text
     assert "已停止监视。本次共评分 1 个文件" in lines[-1]
     assert (out / "a_评分.xlsx").is_file()
+
+
+@pytest.mark.parametrize("inside", [False, True], ids=["outbox-is-inbox", "outbox-inside-recursive"])
+def test_the_watch_does_not_wake_itself(tmp_path, inside):
+    """Its own roll-ups, caches and scored copies coming and going are no news: with OUTBOX
+    equal to INBOX (or inside it, recursive) one form gives one round, not an endless loop."""
+    inbox = tmp_path / "收表"
+    inbox.mkdir()
+    (inbox / "单位A.xlsx").write_bytes(BASE.read_bytes())
+    out = inbox / "评分" if inside else inbox
+    watcher = Watcher(inbox, out, poll=False)
+    watcher.thread = threading.Thread(target=watch_folder, args=(inbox, out), daemon=True, kwargs=dict(
+        recursive=inside, settle=SETTLE, jobs=1, stop=watcher.stop, log=watcher.logs.append))
+    with watcher:
+        time.sleep(4 * SETTLE)
+        assert watcher.rounds() == 1, watcher.logs
