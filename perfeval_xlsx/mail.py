@@ -28,10 +28,12 @@ import smtplib
 import socket
 import ssl
 import sys
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.errors import MessageError
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -332,36 +334,42 @@ def plan_messages(
       messages （1/3）…; one attachment larger than the limit goes alone, with a warning;
     - `sent` (see `sent_index`): files already accepted by all of these recipients are left out.
     """
+    if not batch.projects:
+        raise MailError(
+            f"“{batch.outbox / BATCH_FILE}”中没有任何项目（0 个文件），没有可报送的内容。"
+            "请先对放有自评表的文件夹运行 perfeval batch，再运行 perfeval mail。"
+        )
     cc = list(cc or [])
     limit = int(max_size_mb * MB)
     recipients = {_addr(a) for a in [*to, *cc]}
     sent = sent or {}
     plan = MailPlan(batch=batch, messages=[])
+
+    # the files, each once (by its path relative to OUTBOX), the roll-up first
+    wanted: dict[str, str] = {}
+    if batch.rollup:
+        wanted.setdefault(batch.rollup, "汇总表")
+    for p in batch.projects:
+        if p.output:
+            wanted.setdefault(p.output, f"{p.label}的评分副本")
+    names = attachment_names(list(wanted))
     attachments: dict[str, Attachment] = {}
-
-    def attachment(name: str, description: str) -> Attachment:
-        if name not in attachments:
-            path = batch.outbox / name
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise MailError(f"无法读取附件“{path}”：{exc.strerror or exc}。请检查文件是否存在、是否正在被其他程序使用。") from None
-            attachments[name] = Attachment(Path(name).name, path, len(data), hashlib.sha256(data).hexdigest(), description)
-        return attachments[name]
-
-    rollup = attachment(batch.rollup, "汇总表") if batch.rollup else None
-    scored = {p.file: attachment(p.output, f"{p.label}的评分副本") for p in batch.projects if p.output}
-    names = Counter(a.name for a in [*([rollup] if rollup else []), *scored.values()])
-    for name, count in names.items():
-        if count > 1:
-            raise MailError(f"有 {count} 个附件同名（“{name}”），收件人无法区分。请重新运行 perfeval batch。")
+    for rel, description in wanted.items():
+        path = batch.outbox / rel
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise MailError(f"无法读取附件“{path}”：{exc.strerror or exc}。请检查文件是否存在、是否正在被其他程序使用。") from None
+        attachments[rel] = Attachment(names[rel], path, len(data), hashlib.sha256(data).hexdigest(), description)
+    rollup = attachments[batch.rollup] if batch.rollup else None
+    scored = {p.file: attachments[p.output] for p in batch.projects if p.output}
 
     groups: list[tuple[str, list[Project], list[Attachment]]] = []
     if per_unit:
         units: dict[str, list[Project]] = {}
         for p in batch.projects:
             if p.output:
-                units.setdefault(p.unit or "未填写实施单位", []).append(p)
+                units.setdefault(one_line(p.unit) or "未填写实施单位", []).append(p)
         for unit, projects in units.items():
             groups.append((unit, projects, [scored[p.file] for p in projects]))
         if rollup:
@@ -390,6 +398,41 @@ def plan_messages(
                 attachments=chunk, projects=projects, group=group, part=part, parts=parts,
             ))
     return plan
+
+
+def attachment_names(relative: list[str]) -> dict[str, str]:
+    """The file name each attachment gets: its own name, or, where two would share one (the same
+    name in different sub-folders of a ``--recursive`` batch), its relative path joined with "_"
+    (``单位A/自评表_评分.xlsx`` -> ``单位A_自评表_评分.xlsx``). Names stay unique (case ignored,
+    as on Windows); the sent log is keyed on them.
+    """
+    def plain(rel: str) -> str:
+        return Path(rel).name
+
+    def joined(rel: str) -> str:
+        return "_".join(Path(rel).parts)
+
+    counts = Counter(plain(rel).casefold() for rel in relative)
+    result: dict[str, str] = {}
+    used: set[str] = set()
+    for rel in relative:
+        name = plain(rel) if counts[plain(rel).casefold()] == 1 else joined(rel)
+        if name.casefold() in used:
+            stem, dot, suffix = name.rpartition(".")
+            if not dot:
+                stem, suffix = name, ""
+            n = 2
+            while (name := f"{stem}_{n}{dot}{suffix}").casefold() in used:
+                n += 1
+        used.add(name.casefold())
+        result[rel] = name
+    return result
+
+
+def one_line(text: str) -> str:
+    """Runs of whitespace and control characters (\\r \\n \\t U+2028 U+2029 …) -> one space."""
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(cleaned.split())
 
 
 def _split(files: list[Attachment], limit: int, size_of: Callable[[list[Attachment]], int],
@@ -423,6 +466,11 @@ def _years(projects: Iterable[Project]) -> str:
 
 
 def _subject(custom: str | None, projects: list[Project], group: str, count: int) -> str:
+    """The subject line: always one line (a header may not contain line breaks)."""
+    return one_line(_subject_text(one_line(custom) if custom else None, projects, one_line(group), count))
+
+
+def _subject_text(custom: str | None, projects: list[Project], group: str, count: int) -> str:
     years = _years(projects)
     if custom:
         text = custom.replace("{year}", years.removesuffix("年度")).replace("{count}", str(count))
@@ -451,7 +499,7 @@ def _body(batch: Batch, group: str, projects: list[Project], chunk: list[Attachm
     readable = [p for p in projects if p.status != "unreadable"]
     unreadable = [p for p in projects if p.status == "unreadable"]
     with_errors = [p for p in readable if p.status == "errors"]
-    units = list(dict.fromkeys(p.unit for p in readable if p.unit))
+    units = list(dict.fromkeys(one_line(p.unit) for p in readable if p.unit))
     years = _years(projects)
     lines = ["您好：", ""]
     if group in ("全部", "汇总表"):
@@ -644,17 +692,41 @@ def write_eml(plan: MailPlan, directory: str | Path) -> list[Path]:
     for i, planned in enumerate(plan.messages, 1):
         name = f"{i:02d}_{_safe_file_name(planned.subject)}.eml"
         path = directory / name
+        data = _message_data(planned, draft=True)
         try:
-            _write_atomic(path, message_bytes(build_message(planned, draft=True)))
+            _write_atomic(path, data)
         except OSError as exc:
             raise MailError(f"无法写入“{path}”：{exc.strerror or exc}。请检查文件夹是否可写、文件是否正在被打开。") from None
         written.append(path)
     return written
 
 
-def _safe_file_name(text: str) -> str:
-    cleaned = "".join("_" if c in '\\/:*?"<>|' or ord(c) < 32 else c for c in text).strip(" .")
-    return cleaned[:120] or "邮件"
+def _message_data(planned: PlannedMessage, *, draft: bool = False) -> bytes:
+    """`build_message` + `message_bytes`; what the email package refuses becomes a MailError."""
+    try:
+        return message_bytes(build_message(planned, draft=draft))
+    except (ValueError, MessageError) as exc:
+        raise MailError(
+            f"无法生成邮件“{one_line(planned.subject)}”：{exc}。常见原因是主题、收件人或发件人中含有换行符或控制字符，"
+            "请检查 --subject、--to、--cc、--from 以及 perfeval.toml 中的相应设置。未发送任何邮件。"
+        ) from None
+
+
+#: longest file-name stem of a draft, in UTF-8 bytes: with "NN_" and ".eml" well within the
+#: 255 bytes Linux and macOS allow (about 60 Chinese characters)
+MAX_STEM_BYTES = 180
+
+
+def _safe_file_name(text: str, max_bytes: int = MAX_STEM_BYTES) -> str:
+    cleaned = "".join("_" if c in '\\/:*?"<>|' or unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+                      for c in text).strip(" .")
+    stem, size = [], 0
+    for ch in cleaned:  # whole characters only
+        size += len(ch.encode("utf-8"))
+        if size > max_bytes:
+            break
+        stem.append(ch)
+    return "".join(stem).strip(" .") or "邮件"
 
 
 # --------------------------------------------------------------------------- sending
@@ -709,7 +781,7 @@ def send_plan(
             f"{PASSWORD_ENV} 或输入的密码中含有中文或全角字符，邮件服务器登录只接受英文字母、数字和半角符号。"
             "请检查是否在中文输入法下输入了密码。未发送任何邮件。"
         )
-    built = [(p, message_bytes(build_message(p))) for p in plan.messages]
+    built = [(p, _message_data(p)) for p in plan.messages]
     sent: list[SentMessage] = []
     try:
         conn = _connect(settings)
@@ -829,6 +901,12 @@ def _explain(exc: BaseException, settings: SmtpSettings, planned: PlannedMessage
     """One Chinese sentence for an SMTP or network failure: where, what, how to fix."""
     server = settings.address
     which = f"发送“{planned.subject}”时，" if planned else ""
+    if isinstance(exc, UnicodeEncodeError):
+        return (
+            f"{which}无法把“{exc.object[exc.start:exc.end]}”发送给邮件服务器 {server}：登录用户名、密码和邮箱地址"
+            f"只能用英文字母、数字和半角符号（不能有中文或全角字符）。请检查 --user（现为 {settings.user}）、"
+            f"环境变量 {PASSWORD_ENV}、--from 和 --to。"
+        )
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return (
             f"登录邮件服务器 {server} 失败：用户名或密码不正确（服务器答复：{_reply(exc.smtp_code, exc.smtp_error)}）。"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -180,15 +181,28 @@ def parse_smtp(value: str, where: str = "--smtp") -> tuple[str, int | None]:
 def parse_addresses(values: list[str], where: str) -> list[str]:
     """Check addresses ("a@b.cn", "张三 <a@b.cn>", several separated by commas or semicolons).
 
-    Returns one normalised entry per address; raises ConfigError naming the bad one.
+    Separators are ``,`` ``;`` and the full-width ``，`` ``；`` ``、`` (outside quotes). Returns one
+    normalised entry per address; raises ConfigError naming the bad one. An address is never
+    dropped silently: a piece that holds more than one address, or control characters (line
+    breaks that would add header lines), is refused.
     """
     result: list[str] = []
     for raw in values:
-        text = re.sub(r"[;；，]", ",", raw)
-        pieces = [p.strip() for p in _split_outside_quotes(text) if p.strip()]
+        bad_char = next((c for c in raw if _is_control(c)), None)
+        if bad_char is not None:
+            raise ConfigError(
+                f"{where}中的“{_visible(raw)}”含有换行符或控制字符（{_char_name(bad_char)}），不能用作邮箱地址。"
+                "请删除这些字符，每个地址写成 name@example.cn 或 姓名 <name@example.cn>。"
+            )
+        pieces = [p.strip() for p in _split_outside_quotes(raw) if p.strip()]
         if not pieces:
             raise ConfigError(f"{where}中有空的邮箱地址。请写成 name@example.cn 或 姓名 <name@example.cn>。")
         for piece in pieces:
+            if _holds_several(piece):
+                raise ConfigError(
+                    f"{where}中的“{piece}”含有多个邮箱地址。多个地址请用英文逗号分隔，"
+                    "如 \"张三 <a@example.cn>, 李四 <b@example.cn>\"，或重复使用该选项。"
+                )
             name, addr = parseaddr(piece)
             if not addr.isascii() and ("@" in addr or "＠" in addr):
                 raise ConfigError(
@@ -211,18 +225,48 @@ def parse_single_address(value: str, where: str) -> str:
     return addresses[0]
 
 
+_SEPARATORS = ",;，；、"
+
+
 def _split_outside_quotes(text: str) -> list[str]:
     pieces, current, quoted = [], [], False
     for ch in text:
         if ch == '"':
             quoted = not quoted
-        if ch == "," and not quoted:
+        if ch in _SEPARATORS and not quoted:
             pieces.append("".join(current))
             current = []
         else:
             current.append(ch)
     pieces.append("".join(current))
     return pieces
+
+
+def _holds_several(piece: str) -> bool:
+    """More than one address in one piece: two <…>, two @, or an @ or text beside the <…>."""
+    unquoted = re.sub(r'"[^"]*"', '""', piece)
+    if unquoted.count("<") > 1 or unquoted.count(">") > 1:
+        return True
+    if "<" not in unquoted:
+        return unquoted.count("@") + unquoted.count("＠") > 1
+    before, _, rest = unquoted.partition("<")
+    _, _, after = rest.partition(">")
+    return "@" in before or "＠" in before or bool(after.strip())
+
+
+def _is_control(ch: str) -> bool:
+    """Control characters and line/paragraph separators (\\r \\n \\t U+2028 U+2029 …)."""
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
+def _char_name(ch: str) -> str:
+    names = {"\n": "换行", "\r": "回车", "\t": "制表符", "\u2028": "行分隔符 U+2028", "\u2029": "段分隔符 U+2029"}
+    return names.get(ch, f"U+{ord(ch):04X}")
+
+
+def _visible(text: str) -> str:
+    """The text with its control characters shown as ⏎ / U+XXXX, for an error message on one line."""
+    return "".join(("⏎" if c in "\r\n\u2028\u2029" else f"<U+{ord(c):04X}>") if _is_control(c) else c for c in text)
 
 
 def resolve_settings(
@@ -252,6 +296,12 @@ def resolve_settings(
     the_user = user if user is not None else config.get("user")
     if the_user is not None and not the_user.strip():
         raise ConfigError("--user 不能为空。")
+    if the_user is not None and (not the_user.isascii() or any(_is_control(c) for c in the_user)):
+        source = "--user" if user is not None else "perfeval.toml 的 user"
+        raise ConfigError(
+            f"{source}（登录用户名）“{_visible(the_user)}”含有中文、全角字符或控制字符。邮件服务器的登录名只能用英文字母、"
+            "数字和半角符号，一般就是完整的邮箱地址，如 --user cwk@example.cn。"
+        )
     if sender is not None:
         the_sender = parse_single_address(sender, "发件人（--from）")
     elif "from" in config:
@@ -266,6 +316,14 @@ def resolve_settings(
     the_subject = subject if subject is not None else config.get("subject")
     if the_subject is not None and not the_subject.strip():
         raise ConfigError("--subject 不能为空。不写此项即使用默认主题。")
+    if the_subject is not None:
+        bad_char = next((c for c in the_subject if _is_control(c)), None)
+        if bad_char is not None:
+            source = "--subject" if subject is not None else "perfeval.toml 的 subject"
+            raise ConfigError(
+                f"{source}（邮件主题）“{_visible(the_subject)}”含有换行符或控制字符（{_char_name(bad_char)}）。"
+                "邮件主题只能是一行文字，请删除这些字符后重新运行。"
+            )
 
     smtp_settings = None
     if eml is None:

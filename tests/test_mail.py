@@ -737,3 +737,237 @@ def test_password_comes_from_the_environment_or_a_prompt_only():
         get_password(USER, "smtp.example.cn:587", environ={}, interactive=False, prompt=prompt)
     with pytest.raises(MailError, match="没有输入密码"):
         get_password(USER, "smtp.example.cn:587", environ={}, interactive=True, prompt=lambda text: "")
+
+
+# --------------------------------------------------------------------------- review findings (regressions)
+
+
+def _set_units(box: Path, units: dict[str, str]) -> None:
+    """Rename 实施单位 in perfeval-batch.json (e.g. a name typed with Alt+Enter in Excel)."""
+    data = json.loads((box / "perfeval-batch.json").read_text(encoding="utf-8"))
+    for entry in data["files"]:
+        entry["project"]["unit"] = units.get(entry["project"]["unit"], entry["project"]["unit"])
+    (box / "perfeval-batch.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_line_breaks_in_a_unit_name_become_one_space_in_subjects_drafts_and_dry_run(outbox, tmp_path):
+    _set_units(outbox, {UNIT_A: "乌鲁木齐市\n工商联", UNIT_B: "天山区\r\n\u2028 工商联\t"})
+    # by hand: every run of whitespace / line separators is one space, none at the end
+    subject_a = "2024年度项目支出绩效自评评分结果（乌鲁木齐市 工商联，2个项目）"
+    subject_b = "2024年度项目支出绩效自评评分结果（天山区 工商联，1个项目）"
+    drafts = tmp_path / "草稿"
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--eml", str(drafts), "--per-unit")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    files = sorted(drafts.glob("*.eml"))
+    assert [f.name for f in files] == [
+        f"01_{subject_a}.eml", f"02_{subject_b}.eml", "03_2024年度项目支出绩效自评评分汇总表（3个项目）.eml",
+    ]
+    parsed = [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
+    assert [m["Subject"] for m in parsed[:2]] == [subject_a, subject_b]
+    assert list(attachments(parsed[0])) == [A1, A2] and list(attachments(parsed[1])) == [B1]
+    assert "实施单位：乌鲁木齐市 工商联，共 2 个项目" in parsed[0].get_body().get_content()
+
+    dry = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--dry-run", "--per-unit")
+    assert dry.returncode == 0, dry.stderr
+    assert f"主题“{subject_a}”" in dry.stdout and f"主题“{subject_b}”" in dry.stdout
+
+
+@pytest.mark.parametrize("subject", ["报送\nBcc: evil@x.cn", "报送\u2028结果", "报送\r结果", "报送\t结果"])
+def test_a_subject_with_a_line_break_is_a_usage_error(outbox, tmp_path, subject):
+    drafts = tmp_path / "草稿"
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--eml", str(drafts), "--subject", subject)
+    assert_clean_failure(result, "--subject", "换行符或控制字符", "一行")
+    assert not drafts.exists()
+    dry = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--dry-run", "--subject", subject)
+    assert_clean_failure(dry, "--subject", "换行符或控制字符")
+
+
+def test_a_config_subject_with_a_line_break_names_the_file(outbox, tmp_path):
+    (tmp_path / "perfeval.toml").write_text('[mail]\nsubject = "报送\\nBcc: evil@x.cn"\n', encoding="utf-8")
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--eml", str(tmp_path / "草稿"), cwd=tmp_path)
+    assert_clean_failure(result, "perfeval.toml 的 subject", "换行符或控制字符")
+
+
+def test_plan_messages_makes_a_custom_subject_one_line_and_the_email_package_errors_are_mail_errors(outbox, tmp_path):
+    from perfeval_xlsx.mail import MailError, load_batch, plan_messages, send_plan, write_eml
+    from perfeval_xlsx.mailconfig import SmtpSettings
+
+    plan = plan_messages(load_batch(outbox), sender=SENDER, to=[BOSS], subject="报送\r\n结果\u2028{count}项")
+    assert [m.subject for m in plan.messages] == ["报送 结果 3项"]  # 3 readable projects
+
+    # a subject that got past the checks (API use): a MailError in Chinese, never a ValueError
+    plan.messages[0].subject = "报送\nBcc: evil@x.cn"
+    drafts = tmp_path / "草稿"
+    with pytest.raises(MailError, match="无法生成邮件"):
+        write_eml(plan, drafts)
+    assert list(drafts.glob("*.eml")) == []
+    port = free_port()  # nothing listens: the message is refused before any connection is tried
+    with pytest.raises(MailError, match="无法生成邮件") as caught:
+        send_plan(plan, SmtpSettings("127.0.0.1", port, "plain"))
+    assert "连接" not in str(caught.value).split("。")[0]
+    assert log_lines(outbox) == []
+
+
+def test_recipients_separated_by_a_chinese_enumeration_comma_all_receive(outbox, smtp_server):
+    server = smtp_server()
+    result = mail_cli(str(outbox), "--to", f"绩效科 <{BOSS}>、同事 <{COLLEAGUE}>", "--from", SENDER,
+                      "--smtp", server.address)
+    assert result.returncode == 0, result.stderr
+    [received] = server.messages
+    assert received["to"] == [BOSS, COLLEAGUE]
+    msg = server.handler.parsed()[0]
+    assert [(a.display_name, a.addr_spec) for a in msg["To"].addresses] == [("绩效科", BOSS), ("同事", COLLEAGUE)]
+
+
+def test_parse_addresses_takes_full_width_separators_and_keeps_every_address():
+    from perfeval_xlsx.mailconfig import parse_addresses
+
+    assert parse_addresses(["张三 <a@b.cn>；李四 <c@d.cn>，e@f.cn、g@h.cn"], "--to") == [
+        "张三 <a@b.cn>", "李四 <c@d.cn>", "e@f.cn", "g@h.cn",
+    ]
+    # a separator inside a quoted display name is part of the name
+    assert parse_addresses(['"绩效科、预算科" <a@b.cn>'], "--to") == ["绩效科、预算科 <a@b.cn>"]
+    assert parse_addresses(['"a@b.cn" <a@b.cn>'], "--to") == ['"a@b.cn" <a@b.cn>']
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--to", "张三 <a@b.cn> 李四 <c@d.cn>", ("多个邮箱地址", "逗号")),
+    ("--to", "a@b.cn c@d.cn", ("多个邮箱地址", "逗号")),
+    ("--cc", "张三 <a@b.cn> c@d.cn", ("多个邮箱地址", "逗号")),
+    ("--to", '"绩效科\r\nBcc: evil@x.cn" <a@b.cn>', ("换行符或控制字符", "回车")),
+    ("--to", "a@b.cn\nBcc: evil@x.cn", ("换行符或控制字符", "换行")),
+    ("--cc", "张三\u2028 <a@b.cn>", ("换行符或控制字符", "U+2028")),
+    ("--from", '"财务科\nBcc: evil@x.cn" <cwk@czj.example.cn>', ("发件人", "换行符或控制字符")),
+])
+def test_addresses_that_would_be_dropped_or_injected_are_refused(outbox, tmp_path, option, value, words):
+    drafts = tmp_path / "草稿"
+    args = {"--to": BOSS, "--from": SENDER, option: value}
+    result = mail_cli(str(outbox), *[x for k, v in args.items() for x in (k, v)], "--eml", str(drafts))
+    assert_clean_failure(result, *words)
+    assert "evil@x.cn" not in result.stdout
+    assert not drafts.exists()
+
+
+def test_a_config_recipient_holding_two_addresses_is_refused(outbox, tmp_path):
+    (tmp_path / "perfeval.toml").write_text('[mail]\nto = ["jxk@czj.cn ysk@czj.cn"]\n', encoding="utf-8")
+    result = mail_cli(str(outbox), "--from", SENDER, "--eml", str(tmp_path / "草稿"), cwd=tmp_path)
+    assert_clean_failure(result, "perfeval.toml", "to", "多个邮箱地址")
+
+
+def test_same_named_scored_copies_of_a_recursive_batch_are_named_by_their_folder(tmp_path, smtp_server):
+    box = tmp_path / "输出"
+    (box / "单位A").mkdir(parents=True)
+    (box / "单位B").mkdir()
+    _workbook(box / ROLLUP, "汇总")
+    _workbook(box / "单位A" / "自评表_评分.xlsx", "单位A的项目", rows=4)
+    _workbook(box / "单位B" / "自评表_评分.xlsx", "单位B的项目", rows=9)
+    write_batch(box, [
+        _entry("单位A", "项目甲", "单位A/自评表_评分.xlsx", "ok", 95.0, "优"),
+        _entry("单位B", "项目乙", "单位B/自评表_评分.xlsx", "ok", 85.0, "良"),
+    ])
+    server = smtp_server()
+    args = (str(box), "--to", BOSS, "--from", SENDER, "--smtp", server.address)
+    result = mail_cli(*args)
+    assert result.returncode == 0, result.stderr
+    got = attachments(server.handler.parsed()[0])
+    assert list(got) == [ROLLUP, "单位A_自评表_评分.xlsx", "单位B_自评表_评分.xlsx"]
+    assert got["单位A_自评表_评分.xlsx"] == (box / "单位A" / "自评表_评分.xlsx").read_bytes()
+    assert got["单位B_自评表_评分.xlsx"] == (box / "单位B" / "自评表_评分.xlsx").read_bytes()
+    [record] = log_lines(box)
+    assert [(a["name"], a["sha256"]) for a in record["attachments"]] == [
+        (ROLLUP, sha(box / ROLLUP)),
+        ("单位A_自评表_评分.xlsx", sha(box / "单位A" / "自评表_评分.xlsx")),
+        ("单位B_自评表_评分.xlsx", sha(box / "单位B" / "自评表_评分.xlsx")),
+    ]
+    again = mail_cli(*args)  # the record is keyed on those names: nothing new to send
+    assert again.returncode == 0, again.stderr
+    assert len(server.messages) == 1 and "3 个文件" in again.stdout
+
+
+def test_attachment_names_stay_unique():
+    from perfeval_xlsx.mail import attachment_names
+
+    assert attachment_names(["汇总.xlsx", "单位A/自评表_评分.xlsx", "单位B/自评表_评分.xlsx", "单位C/其他.xlsx"]) == {
+        "汇总.xlsx": "汇总.xlsx", "单位A/自评表_评分.xlsx": "单位A_自评表_评分.xlsx",
+        "单位B/自评表_评分.xlsx": "单位B_自评表_评分.xlsx", "单位C/其他.xlsx": "其他.xlsx",
+    }
+    # a top-level file that already has the joined name: the later one gets "_2"
+    assert attachment_names(["单位A_表.xlsx", "单位A/表.xlsx", "单位B/表.xlsx"]) == {
+        "单位A_表.xlsx": "单位A_表.xlsx", "单位A/表.xlsx": "单位A_表_2.xlsx", "单位B/表.xlsx": "单位B_表.xlsx",
+    }
+    # names differing only in case collide on Windows
+    assert attachment_names(["甲/Report.xlsx", "乙/report.xlsx"]) == {
+        "甲/Report.xlsx": "甲_Report.xlsx", "乙/report.xlsx": "乙_report.xlsx",
+    }
+
+
+def test_a_chinese_login_name_is_a_usage_error(outbox, smtp_server):
+    server = smtp_server()
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--smtp", server.address, "--user", "张三",
+                      password=PASSWORD)
+    assert_clean_failure(result, "--user", "张三", "英文字母")
+    assert "意外错误" not in result.stderr
+    assert server.messages == [] and log_lines(outbox) == []
+
+
+def test_a_chinese_login_name_given_through_the_api_is_explained(outbox, starttls_server):
+    from perfeval_xlsx.mail import MailError, load_batch, plan_messages, send_plan
+    from perfeval_xlsx.mailconfig import SmtpSettings
+
+    server = starttls_server
+    plan = plan_messages(load_batch(outbox), sender=SENDER, to=[BOSS])
+    settings = SmtpSettings("127.0.0.1", server.port, "starttls", user="张三", cafile=server.cafile)
+    with pytest.raises(MailError) as caught:
+        send_plan(plan, settings, PASSWORD)
+    text = str(caught.value)
+    assert "张三" in text and "英文字母" in text and "--user" in text
+    assert "意外错误" not in text and "UnicodeEncodeError" not in text and PASSWORD not in text
+    assert server.messages == [] and log_lines(outbox) == []
+
+
+def test_a_long_subject_gives_a_draft_name_within_the_file_name_limit(outbox, tmp_path):
+    from perfeval_xlsx.mail import _safe_file_name
+
+    subject = "报" * 100  # 300 bytes in UTF-8
+    drafts = tmp_path / "草稿"
+    result = mail_cli(str(outbox), "--to", BOSS, "--from", SENDER, "--eml", str(drafts), "--subject", subject)
+    assert result.returncode == 0, result.stderr
+    [draft] = drafts.glob("*.eml")
+    # by hand: 180 bytes / 3 bytes per character = 60 characters; 3 + 180 + 4 = 187 bytes in all
+    assert draft.name == "01_" + "报" * 60 + ".eml"
+    assert len(draft.name.encode("utf-8")) == 187
+    assert message_from_bytes(draft.read_bytes(), policy=policy.default)["Subject"] == subject  # not cut
+    # never inside a character: 1 + 59 * 3 = 178 bytes; one more character would make 181
+    assert _safe_file_name("a" + "报" * 100) == "a" + "报" * 59
+    assert _safe_file_name("a" * 300) == "a" * 180
+
+
+@pytest.mark.parametrize("rollup", [ROLLUP, None])
+def test_a_batch_with_no_projects_is_refused(tmp_path, rollup):
+    from perfeval_xlsx.mail import MailError, load_batch, plan_messages
+
+    box = tmp_path / "输出"
+    box.mkdir()
+    if rollup:
+        _workbook(box / ROLLUP, "空的汇总")
+    write_batch(box, [], rollup=rollup)
+    with pytest.raises(MailError, match="没有任何项目"):
+        plan_messages(load_batch(box), sender=SENDER, to=[BOSS])
+    result = mail_cli(str(box), "--to", BOSS, "--from", SENDER, "--dry-run")
+    assert_clean_failure(result, "没有任何项目", "perfeval batch")
+    assert "0个项目" not in result.stdout
+
+
+def test_a_batch_whose_files_are_all_unreadable_is_still_sent(tmp_path):
+    from perfeval_xlsx.mail import load_batch, plan_messages
+
+    box = tmp_path / "输出"
+    box.mkdir()
+    _workbook(box / ROLLUP, "汇总")
+    unreadable = _entry(UNIT_A, "扫描件", None, "unreadable", None, None,
+                        [_finding("E-UNREADABLE", "error", None, "不是有效的 Excel 文件。")], rate=None)
+    write_batch(box, [unreadable])
+    [message] = plan_messages(load_batch(box), sender=SENDER, to=[BOSS]).messages
+    assert [a.name for a in message.attachments] == [ROLLUP]
+    assert "无法读取的文件（1 个）" in message.body and f"收件箱/{UNIT_A}_扫描件.xlsx" in message.body
