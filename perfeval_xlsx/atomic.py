@@ -26,6 +26,9 @@ def new_temp_file(folder: Path, prefix: str, suffix: str, mode: str = "wb"):
     raise FileExistsError(str(folder))
 
 
+IN_PROGRESS: set[Path] = set()  # temporary files being written now (removed by remove_in_progress)
+
+
 @contextmanager
 def replacing(target: Path) -> Iterator[Path]:
     """A temporary path beside `target` to write to; on success it replaces `target`."""
@@ -33,12 +36,24 @@ def replacing(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fh, tmp = new_temp_file(target.parent, ".perfeval-", target.suffix + ".tmp")
     fh.close()
+    IN_PROGRESS.add(tmp)
     try:
         yield tmp
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        IN_PROGRESS.discard(tmp)
+
+
+def remove_in_progress() -> None:
+    """Remove the temporary files being written (a process about to be stopped)."""
+    for tmp in list(IN_PROGRESS):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
 
 
 def write_bytes(target: Path, data: bytes) -> None:

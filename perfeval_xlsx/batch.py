@@ -331,8 +331,17 @@ def _init_worker(profile: Any) -> None:
     warnings.simplefilter("ignore")
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except (ValueError, OSError):  # pragma: no cover - not the main thread
+        # stopped by the parent (Ctrl-C): remove a scored copy's temporary file, then go
+        signal.signal(signal.SIGTERM, _exit_on_term)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not the main thread
         pass
+
+
+def _exit_on_term(signum, frame) -> None:
+    from .atomic import remove_in_progress
+
+    remove_in_progress()
+    os._exit(1)  # not SystemExit: the pool's worker loop would catch it and carry on
 
 
 def _score_job(source: str, out_dir: str) -> dict[str, Any]:
@@ -416,14 +425,18 @@ class Scorer:
             if not cancel:
                 pool.shutdown(wait=True)
                 return
-            # interrupted: stop the workers now (a second Ctrl-C must not hang on their join)
+            # interrupted: files not started are dropped and the ones in hand finish (a second or
+            # so); a second Ctrl-C while waiting stops the workers at once instead of hanging
             processes = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                try:
-                    process.terminate()
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
+            try:
+                pool.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:
+                for process in processes:
+                    try:
+                        process.terminate()  # the worker removes its temporary file and exits
+                    except Exception:  # noqa: BLE001 - already gone
+                        pass
+                raise
 
     def run(self, jobs: list[_Job], on_done: Callable[[_Job, dict[str, Any], bool], None]) -> None:
         """Score `jobs`; call on_done(job, result, retry) for each as it completes, in any order.
