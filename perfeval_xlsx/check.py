@@ -6,7 +6,7 @@ A file that cannot be read yields one finding and status `unreadable`, not an ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ class CheckResult:
     workbook: Any = None  # the loaded openpyxl workbook (only with keep_workbook=True)
     validated: Any = None  # validate.Validated
     score: Any = None  # scoring.FormScore
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, with_scores: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {

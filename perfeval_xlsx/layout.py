@@ -17,7 +17,6 @@ QUALITATIVE_GRADES: tuple[str, ...] = (
     "部分达成年度指标并具有一定效果",
     "未达成年度指标且效果较差",
 )
-QUALITATIVE_SHORT: tuple[str, ...] = ("达成", "部分达成", "未达成")
 
 GRADE_LABELS: tuple[str, ...] = ("优", "良", "中", "差")
 

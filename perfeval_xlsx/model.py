@@ -97,7 +97,6 @@ class Form:
     grade: Cell | None = None
     total_row: int | None = None
     header_row: int | None = None  # the row of the indicator table's column labels
-    formula_problems: list[Cell] = field(default_factory=list)
     cached_values: dict[str, Any] = field(default_factory=dict, repr=False)  # formula cell → its cached result
 
     def funds_line(self, key: str) -> FundsLine | None:

@@ -94,12 +94,11 @@ class _Formats:
 class _SheetWriter:
     """Lays one form out on a worksheet and records where every value went."""
 
-    def __init__(self, workbook, formats: _Formats, content: FormContent, blank: bool):
+    def __init__(self, workbook, formats: _Formats, content: FormContent):
         self.wb = workbook
         self.f = formats
         self.c = content
         self.layout: FormLayout = content.form_layout
-        self.blank = blank
         self.ws = workbook.add_worksheet(self.layout.sheet_name)
         self.cells: dict[str, str] = {}  # "indicators[3].actual" -> "G17"
         self.heights: dict[int, float] = {}
@@ -145,7 +144,7 @@ class _SheetWriter:
 
     # -- blocks --------------------------------------------------------------------------
     def write(self) -> dict[str, str]:
-        ws, f = self.ws, self.f
+        ws = self.ws
         for i, col in enumerate(INDICATOR_COLUMNS):
             ws.set_column(i, i, col.width)
         self._title()
@@ -530,7 +529,7 @@ def _instructions(workbook, formats: _Formats, layout: FormLayout) -> None:
     ws.protect("", {"select_locked_cells": True, "format_columns": True, "format_rows": True})
 
 
-def write_form(content: FormContent, path: str | Path, *, blank: bool = False) -> dict[str, str]:
+def write_form(content: FormContent, path: str | Path) -> dict[str, str]:
     """Write the form to `path` atomically; returns where each value was placed (A1 cells)."""
     path = Path(path)
     layout = content.form_layout
@@ -546,7 +545,7 @@ def write_form(content: FormContent, path: str | Path, *, blank: bool = False) -
             "created": DOC_CREATED,
         })
         formats = _Formats(workbook)
-        cells = _SheetWriter(workbook, formats, content, blank).write()
+        cells = _SheetWriter(workbook, formats, content).write()
         _instructions(workbook, formats, layout)
         workbook.close()
     return cells
@@ -555,4 +554,4 @@ def write_form(content: FormContent, path: str | Path, *, blank: bool = False) -
 def write_template(layout_name: str, path: str | Path) -> dict[str, str]:
     """Write the blank template of a layout (`mof-2020` or `framework`)."""
     layout = get_layout(layout_name)
-    return write_form(blank_content(layout), path, blank=True)
+    return write_form(blank_content(layout), path)

@@ -58,8 +58,6 @@ class Execution:
     received: float | None = None  # 实际到位资金 (framework)
     weight: float | None = None  # None: the form has no 分值 for it (framework)
     self_score: float | None = None
-    budget_cell: Cell | None = None
-    spent_cell: Cell | None = None
     weight_cell: Cell | None = None
     score_cell: Cell | None = None
     rate_cell: Cell | None = None
@@ -158,7 +156,6 @@ class _Validator:
             self.add("E-BUDGET-MISSING", None, "budget",
                      "没有找到项目资金栏（年度资金总额的全年预算数、全年执行数）。请使用模板中的“项目资金”栏填写。", value="")
             return ex
-        ex.budget_cell, ex.spent_cell = total.budget, total.spent
         ex.weight_cell, ex.score_cell, ex.rate_cell = total.weight, total.score, total.rate
         labels = {"budget_initial": "年初预算数", "budget": "全年预算数", "received": "实际到位资金", "spent": "全年执行数",
                   "weight": "分值", "score": "得分"}

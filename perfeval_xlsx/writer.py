@@ -111,11 +111,10 @@ def _fill_form(ws: Worksheet, result: CheckResult) -> None:
         _set(ws, form.grade.address, s.grade)
     if differing and "score" in form.columns:
         # the unit's own 得分, kept visible in a column right of the table
-        table_header = min(r.row.row for r in v.rows) - 1 if v.rows else None
         last_col = max(column_index_from_string(c) for c in form.columns.values())
         col = get_column_letter(last_col + 1)
-        if table_header:
-            header = ws[f"{col}{_header_row(ws, form)}"]
+        if form.header_row:
+            header = ws[f"{col}{form.header_row}"]
             header.value = SELF_SCORE_HEADER
             header.font = Font(name=FONT, bold=True, size=10)
             header.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -150,15 +149,6 @@ def _widen_print_area(ws: Worksheet, last_col: int) -> None:
             last = f"{get_column_letter(last_col)}{row}"
         ranges.append(f"{first}:{last}")
     ws.print_area = ranges
-
-
-def _header_row(ws: Worksheet, form) -> int:
-    first = min(r.row for r in form.indicators)
-    col = form.columns.get("score")
-    for row in range(first - 1, 0, -1):
-        if isinstance(ws[f"{col}{row}"].value, str) and ws[f"{col}{row}"].value.strip():
-            return row
-    return first - 1
 
 
 def _mark_findings(ws: Worksheet, result: CheckResult) -> None:
@@ -217,17 +207,6 @@ class _Styles:
             self._protos[("header",)] = copy(cell._style)  # noqa: SLF001
 
 
-_STYLES: _Styles | None = None  # the styles of the workbook being written
-
-
-def _style_header(ws: Worksheet, row: int, columns: int) -> None:
-    _STYLES.header(ws, row, columns)
-
-
-def _body(cell, **kw) -> None:
-    _STYLES.body(cell, **kw)
-
-
 def _page(ws: Worksheet, landscape: bool, title_rows: str | None = None) -> None:
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
@@ -241,7 +220,7 @@ def _page(ws: Worksheet, landscape: bool, title_rows: str | None = None) -> None
     ws.sheet_view.showGridLines = False
 
 
-def _summary_sheet(wb, result: CheckResult, source: Path) -> None:
+def _summary_sheet(wb, st: _Styles, result: CheckResult, source: Path) -> None:
     ws = wb.create_sheet(SUMMARY, 0)
     s, v, p = result.score, result.validated, result.project
     for col, width in zip("ABCDEF", (18, 16, 16, 14, 12, 14)):
@@ -260,11 +239,11 @@ def _summary_sheet(wb, result: CheckResult, source: Path) -> None:
     for label, value in (("项目名称", p.get("name")), ("主管部门", p.get("department")), ("实施单位", p.get("unit")),
                          ("年度", p.get("year")), ("源文件", source.name)):
         ws.cell(row, 1, label)
-        _style_header(ws, row, 1)
+        st.header(ws, row, 1)
         ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=6)
         ws.cell(row, 2, value if value is not None else "（未填）")
         for c in range(2, 7):
-            _body(ws.cell(row, c))
+            st.body(ws.cell(row, c))
         ws.row_dimensions[row].height = 20
         row += 1
     row += 1
@@ -274,19 +253,19 @@ def _summary_sheet(wb, result: CheckResult, source: Path) -> None:
              "实际支出资金（万元）" if framework else "全年执行数（万元）", "执行率", "分值", "得分")
     for c, h in enumerate(heads, 1):
         ws.cell(row, c, h)
-    _style_header(ws, row, 6)
+    st.header(ws, row, 6)
     row += 1
     values = ("预算执行率", ex.budget, ex.spent,
               None if s.execution_rate is None else s.execution_rate / 100,
               s.execution_weight, s.execution_score)
     for c, value in enumerate(values, 1):
         ws.cell(row, c, value)
-        _body(ws.cell(row, c), align="left" if c == 1 else "center",
+        st.body(ws.cell(row, c), align="left" if c == 1 else "center",
               fmt={2: "#,##0.00", 3: "#,##0.00", 4: "0.00%"}.get(c))
     row += 2
     for c, h in enumerate(("一级指标", "分值", "得分", "得分率"), 1):
         ws.cell(row, c, h)
-    _style_header(ws, row, 4)
+    st.header(ws, row, 4)
     row += 1
     parts = []
     if ex.weight is not None:
@@ -296,20 +275,20 @@ def _summary_sheet(wb, result: CheckResult, source: Path) -> None:
         rate = (score / weight) if weight and score is not None else None
         for c, value in enumerate((name, weight, score, rate), 1):
             ws.cell(row, c, value)
-            _body(ws.cell(row, c), align="left" if c == 1 else "center", fmt="0.00%" if c == 4 else None)
+            st.body(ws.cell(row, c), align="left" if c == 1 else "center", fmt="0.00%" if c == 4 else None)
         row += 1
     total_weight = sum(w for _, w, _ in parts if w)
     for c, value in enumerate(("合计", round(total_weight, 2), s.total), 1):
         ws.cell(row, c, value)
-        _body(ws.cell(row, c), align="left" if c == 1 else "center", bold=True)
-    _body(ws.cell(row, 4))
+        st.body(ws.cell(row, c), align="left" if c == 1 else "center", bold=True)
+    st.body(ws.cell(row, 4))
     row += 2
     ws.cell(row, 1, "总分")
     ws.cell(row, 2, s.total)
     ws.cell(row, 3, "等级")
     ws.cell(row, 4, s.grade)
     for c in range(1, 5):
-        _body(ws.cell(row, c), align="center", bold=True, size=14 if c in (2, 4) else 12)
+        st.body(ws.cell(row, c), align="center", bold=True, size=14 if c in (2, 4) else 12)
     ws.cell(row, 4).fill = PatternFill("solid", fgColor=GRADE_FILL.get(s.grade, "FFFFFF"))
     ws.row_dimensions[row].height = 30
     if s.na_weight:
@@ -339,7 +318,7 @@ CENTERED = (1, 5, 8, 9, 11, 12, 13, 14)
 WRAPPING = (1, 2, 3, 5, 6, 9, 14)  # indices of 二级, 三级, 指标值, 实际完成值, 规则说明, 问题 (+一级)
 
 
-def _detail_sheet(wb, result: CheckResult) -> None:
+def _detail_sheet(wb, st: _Styles, result: CheckResult) -> None:
     ws = wb.create_sheet(DETAIL)
     heads = ("表中行号", "一级指标", "二级指标", "三级指标", "性质", "指标值", "实际完成值", "单位", "完成率",
              "规则说明", "分值", "自评得分", "复核得分", "差异", "问题")
@@ -347,7 +326,7 @@ def _detail_sheet(wb, result: CheckResult) -> None:
     for c, (h, w) in enumerate(zip(heads, widths), 1):
         ws.cell(1, c, h)
         ws.column_dimensions[get_column_letter(c)].width = w
-    _style_header(ws, 1, len(heads))
+    st.header(ws, 1, len(heads))
     ws.row_dimensions[1].height = 30
     by_row: dict[int, list[str]] = {}
     for f in result.findings:
@@ -365,7 +344,7 @@ def _detail_sheet(wb, result: CheckResult) -> None:
         )
         ws.append(values)
         for c in range(1, len(values) + 1):  # (ws[r] would scan every cell of the sheet)
-            _body(ws.cell(r, c), align="center" if c in CENTERED else "left", fmt="0.00%" if c == 9 else None)
+            st.body(ws.cell(r, c), align="center" if c in CENTERED else "left", fmt="0.00%" if c == 9 else None)
         if by_row.get(x.row):
             ws.cell(r, 15).fill = FILL[ERROR] if any("【错误】" in m for m in by_row[x.row]) else FILL[WARNING]
         # only the columns of free text can need more than one line
@@ -376,21 +355,21 @@ def _detail_sheet(wb, result: CheckResult) -> None:
     _page(ws, landscape=True, title_rows="1:1")
 
 
-def _issues_sheet(wb, result: CheckResult) -> None:
+def _issues_sheet(wb, st: _Styles, result: CheckResult) -> None:
     ws = wb.create_sheet(ISSUES)
     heads = ("序号", "级别", "工作表", "单元格", "栏目", "填写内容", "问题说明", "代码")
     widths = (6, 7, 12, 8, 14, 18, 70, 20)
     for c, (h, w) in enumerate(zip(heads, widths), 1):
         ws.cell(1, c, h)
         ws.column_dimensions[get_column_letter(c)].width = w
-    _style_header(ws, 1, len(heads))
+    st.header(ws, 1, len(heads))
     findings = sorted(result.findings, key=lambda f: f.sort_key)
     for i, f in enumerate(findings, 1):
         value = f.value if isinstance(f.value, (int, float, str)) or f.value is None else str(f.value)
         values = (i, SEVERITY_LABEL[f.severity], f.sheet, f.cell, FIELD_LABELS.get(f.field, f.field), value, f.message, f.code)
         for c, v in enumerate(values, 1):
             ws.cell(i + 1, c, v)
-            _body(ws.cell(i + 1, c), align="center" if c in (1, 2, 4) else "left")
+            st.body(ws.cell(i + 1, c), align="center" if c in (1, 2, 4) else "left")
         if f.severity in FILL:
             ws.cell(i + 1, 2).fill = FILL[f.severity]
         ws.row_dimensions[i + 1].height = row_height(zip(values, widths))
@@ -404,11 +383,10 @@ def _issues_sheet(wb, result: CheckResult) -> None:
 
 def write_scored_copy(result: CheckResult, source: Path, target: Path) -> Path:
     """Write the scored copy of `source` (already read into `result` with its workbook)."""
-    global _STYLES
     wb = result.workbook
     if wb is None:
         raise ValueError("write_scored_copy needs check_file(..., keep_workbook=True)")
-    _STYLES = _Styles()
+    styles = _Styles()  # style ids belong to this workbook
     for name in (SUMMARY, DETAIL, ISSUES):
         if name in wb.sheetnames:
             del wb[name]
@@ -416,9 +394,9 @@ def write_scored_copy(result: CheckResult, source: Path, target: Path) -> Path:
     ws = wb[result.form.sheet]
     _fill_form(ws, result)
     _mark_findings(ws, result)
-    _summary_sheet(wb, result, source)
-    _detail_sheet(wb, result)
-    _issues_sheet(wb, result)
+    _summary_sheet(wb, styles, result, source)
+    _detail_sheet(wb, styles, result)
+    _issues_sheet(wb, styles, result)
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = sheet.title == SUMMARY
     with replacing(target) as tmp, warnings.catch_warnings():
