@@ -46,7 +46,7 @@ DISTINCT = 50
 
 
 def _small(i: int) -> dict:
-    from perfeval_xlsx.content import load_definition
+    from perfeval_xlsx.forms.content import load_definition
 
     data = load_definition(ROOT / "samples" / "definitions" / "broken" / "_base.toml")
     data.pop("sample", None)
@@ -81,8 +81,8 @@ def _large(i: int) -> dict:
 
 def generate(folder: Path, kind: str, n: int) -> float:
     """N forms in `folder`: DISTINCT generated ones, copied round. Returns the seconds taken."""
-    from perfeval_xlsx.content import content_from_dict
-    from perfeval_xlsx.template import write_form
+    from perfeval_xlsx.forms.content import content_from_dict
+    from perfeval_xlsx.output.template import write_form
 
     start = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)

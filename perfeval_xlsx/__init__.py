@@ -12,7 +12,7 @@ __all__ = ["__version__", "write_template", "write_form"]
 
 def __getattr__(name: str):
     if name in ("write_template", "write_form"):
-        from . import template
+        from perfeval_xlsx.output import template
 
         return getattr(template, name)
     raise AttributeError(f"module 'perfeval_xlsx' has no attribute {name!r}")

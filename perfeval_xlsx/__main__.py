@@ -1,3 +1,3 @@
-from .cli import main
+from perfeval_xlsx.cli import main
 
 main()

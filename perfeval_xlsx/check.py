@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .findings import Finding, finding, status_of
-from .profile import DEFAULT_PROFILE, FORM_PROFILES, Profile, load_profile
-from .safety import FileProblem
+from perfeval_xlsx.reading.safety import FileProblem
+from perfeval_xlsx.rules.findings import Finding, finding, status_of
+from perfeval_xlsx.rules.profile import DEFAULT_PROFILE, FORM_PROFILES, Profile, load_profile
 
 
 @dataclass
@@ -56,9 +56,9 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
                keep_workbook: bool = False) -> CheckResult:
     """Read, validate and score one workbook. Profile errors (ProfileError) are the caller's
     mistake and are raised; anything wrong with the file becomes a finding."""
-    from .reader import load_form
-    from .scoring import score_form
-    from .validate import validate
+    from perfeval_xlsx.reading.reader import load_form
+    from perfeval_xlsx.rules.scoring import score_form
+    from perfeval_xlsx.rules.validate import validate
 
     path = Path(path)
     try:
@@ -76,7 +76,8 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
 
 def score_summary(result: CheckResult) -> dict[str, Any]:
     """The scores of a result as plain data (the `--json` fields of `perfeval score`)."""
-    from .scoring import as_float as num, records
+    from perfeval_xlsx.rules.scoring import as_float as num
+    from perfeval_xlsx.rules.scoring import records
 
     s = result.score
     if s is None:

@@ -32,7 +32,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        from . import __version__
+        from perfeval_xlsx import __version__
 
         typer.echo(f"perfeval-xlsx {__version__}")
         raise typer.Exit()
@@ -57,8 +57,8 @@ def template(
     """
     if profile not in TEMPLATE_PROFILES:
         _fail(f"未知的表样“{profile}”。可选：{'、'.join(TEMPLATE_PROFILES)}。")
-    from .layout import get_layout
-    from .template import write_template
+    from perfeval_xlsx.forms.layout import get_layout
+    from perfeval_xlsx.output.template import write_template
 
     layout = get_layout(profile)
     path = output if output is not None else Path(layout.file_name)
@@ -77,7 +77,7 @@ def template(
 
 def _profile_or_fail(profile: str):
     """Load a profile up front, so that a bad one is one clear usage error (exit 2)."""
-    from .profile import ProfileError, load_profile
+    from perfeval_xlsx.rules.profile import ProfileError, load_profile
 
     if profile == "auto":
         return None
@@ -122,8 +122,8 @@ def check(
 
     warnings.simplefilter("ignore")
     prof = _profile_or_fail(profile)
-    from .check import check_file
-    from .report import print_check_results
+    from perfeval_xlsx.check import check_file
+    from perfeval_xlsx.console import print_check_results
 
     results = [check_file(path, prof) for path in _expand(files)]
     if not results:
@@ -156,8 +156,8 @@ def score(
 
     warnings.simplefilter("ignore")
     prof = _profile_or_fail(profile)
-    from .report import print_score_results
-    from .score import score_file
+    from perfeval_xlsx.console import print_score_results
+    from perfeval_xlsx.score import score_file
 
     paths = _expand(files)
     if not paths:
@@ -212,7 +212,8 @@ def batch(
         _fail(f"--jobs 应为不小于 1 的整数（现为 {jobs}）。")
     outbox = _folders_or_fail(inbox, output, "batch")
     prof = _profile_or_fail(profile)
-    from .batch import OutboxBusy, discover, print_batch_report, run_batch, stream_json
+    from perfeval_xlsx.batch import OutboxBusy, discover, run_batch, stream_json
+    from perfeval_xlsx.console import print_batch_report
 
     disc = discover(inbox, outbox, recursive)
     if not disc.files:
@@ -224,7 +225,7 @@ def batch(
     if sys.stderr.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        from .report import make_console
+        from perfeval_xlsx.console import make_console
 
         bar = Progress(TextColumn("评分"), BarColumn(), MofNCompleteColumn(), TextColumn("剩余"), TimeRemainingColumn(),
                        console=make_console(stderr=True), transient=True)
@@ -277,7 +278,7 @@ def watch(
     import signal
     import threading
 
-    from .watch import watch_folder
+    from perfeval_xlsx.batch.watch import watch_folder
 
     stop = threading.Event()
     try:
@@ -314,10 +315,8 @@ def mail(
 
     Example: perfeval mail 输出/ --to jxk@example.cn --from cwk@example.cn --smtp smtp.example.cn:587 --starttls --user cwk@example.cn
     """
-    from .mail import (
-        MAIL_LOG,
+    from perfeval_xlsx.mail import (
         MailError,
-        format_size,
         get_password,
         load_batch,
         plan_messages,
@@ -326,7 +325,9 @@ def mail(
         sent_index,
         write_eml,
     )
-    from .mailconfig import ConfigError, load_mail_config, resolve_settings
+    from perfeval_xlsx.mail.config import ConfigError, load_mail_config, resolve_settings
+    from perfeval_xlsx.mail.plan import format_size
+    from perfeval_xlsx.vocab import MAIL_LOG
 
     try:
         settings = resolve_settings(

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .check import CheckResult, check_file, score_summary
-from .findings import finding
-from .profile import Profile
+from perfeval_xlsx.check import CheckResult, check_file, score_summary
+from perfeval_xlsx.rules.findings import finding
+from perfeval_xlsx.rules.profile import Profile
 
 
 @dataclass
@@ -33,14 +33,14 @@ class ScoreOutcome:
 
 
 def output_path(source: Path, out_dir: Path | None) -> Path:
-    from .writer import scored_name
+    from perfeval_xlsx.output.writer import scored_name
 
     return (out_dir if out_dir is not None else source.parent) / scored_name(source)
 
 
 def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str | Path | Profile | None = None) -> ScoreOutcome:
     """Check and score `path`, write its scored copy, and return both."""
-    from .writer import write_scored_copy
+    from perfeval_xlsx.output.writer import write_scored_copy
 
     source = Path(path)
     result = check_file(source, profile, keep_workbook=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from perfeval_xlsx.content import DefinitionError, content_from_dict, load_definition  # noqa: E402
-from perfeval_xlsx.template import write_form  # noqa: E402
+from perfeval_xlsx.forms.content import DefinitionError, content_from_dict, load_definition  # noqa: E402
+from perfeval_xlsx.output.template import write_form  # noqa: E402
 
 
 def _resolve(finding: dict, content, cells: dict[str, str], where: str) -> dict:

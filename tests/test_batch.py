@@ -26,11 +26,13 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 
-from perfeval_xlsx.batch import CACHE_FILE, Scorer, _score_job, classify, discover, is_lock_or_temp, run_batch
-from perfeval_xlsx.content import content_from_dict, load_definition
+from perfeval_xlsx.batch import classify, discover, is_lock_or_temp, run_batch
+from perfeval_xlsx.batch.pool import Scorer, _score_job
+from perfeval_xlsx.vocab import CACHE_FILE
+from perfeval_xlsx.forms.content import content_from_dict, load_definition
 from perfeval_xlsx.mail import load_batch
-from perfeval_xlsx.rollup import write_rollup
-from perfeval_xlsx.template import write_form
+from perfeval_xlsx.output.rollup import write_rollup
+from perfeval_xlsx.output.template import write_form
 
 from .conftest import BASE, SAMPLES, SEED000, SEED001, convert_to_pdf, run_cli
 
@@ -481,7 +483,7 @@ def test_a_second_run_on_the_same_outbox_waits_then_gives_up(tmp_path):
 
 
 def test_symbolic_links_are_skipped_with_a_reason(tmp_path):
-    from perfeval_xlsx.batch import SYMLINK_REASON, discover
+    from perfeval_xlsx.batch.discover import SYMLINK_REASON, discover
 
     inbox = tmp_path / "in"
     inbox.mkdir()
@@ -511,7 +513,7 @@ def test_a_file_removed_while_scoring_is_skipped_not_unreadable(tmp_path):
 
 
 def test_abandoned_cache_leaves_no_temp_file(tmp_path):
-    from perfeval_xlsx.batch import _CacheWriter
+    from perfeval_xlsx.batch.cache import _CacheWriter
 
     writer = _CacheWriter(tmp_path)
     real_close = writer.fh.close

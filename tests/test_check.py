@@ -15,12 +15,12 @@ import openpyxl
 import pytest
 
 from perfeval_xlsx.check import check_file
-from perfeval_xlsx.findings import CATALOGUE
-from perfeval_xlsx.profile import load_profile
-from perfeval_xlsx.reader import read_sheet
-from perfeval_xlsx.safety import cached_formula_values
-from perfeval_xlsx.scoring import score_form
-from perfeval_xlsx.validate import validate
+from perfeval_xlsx.rules.findings import CATALOGUE
+from perfeval_xlsx.rules.profile import load_profile
+from perfeval_xlsx.reading.reader import read_sheet
+from perfeval_xlsx.reading.safety import cached_formula_values
+from perfeval_xlsx.rules.scoring import score_form
+from perfeval_xlsx.rules.validate import validate
 
 from .conftest import BASE, SAMPLES, SEED000, SEED001, run_cli
 

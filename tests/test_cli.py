@@ -64,7 +64,7 @@ def test_wrong_extension_is_refused(tmp_path):
 
 
 def test_readme_documents_every_finding_code():
-    from perfeval_xlsx.findings import catalogue_markdown
+    from perfeval_xlsx.rules.findings import catalogue_markdown
 
     from .conftest import ROOT
 

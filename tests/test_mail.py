@@ -791,7 +791,7 @@ def test_a_config_subject_with_a_line_break_names_the_file(outbox, tmp_path):
 
 def test_plan_messages_makes_a_custom_subject_one_line_and_the_email_package_errors_are_mail_errors(outbox, tmp_path):
     from perfeval_xlsx.mail import MailError, load_batch, plan_messages, send_plan, write_eml
-    from perfeval_xlsx.mailconfig import SmtpSettings
+    from perfeval_xlsx.mail.config import SmtpSettings
 
     plan = plan_messages(load_batch(outbox), sender=SENDER, to=[BOSS], subject="报送\r\n结果\u2028{count}项")
     assert [m.subject for m in plan.messages] == ["报送 结果 3项"]  # 3 readable projects
@@ -821,7 +821,7 @@ def test_recipients_separated_by_a_chinese_enumeration_comma_all_receive(outbox,
 
 
 def test_parse_addresses_takes_full_width_separators_and_keeps_every_address():
-    from perfeval_xlsx.mailconfig import parse_addresses
+    from perfeval_xlsx.mail.config import parse_addresses
 
     assert parse_addresses(["张三 <a@b.cn>；李四 <c@d.cn>，e@f.cn、g@h.cn"], "--to") == [
         "张三 <a@b.cn>", "李四 <c@d.cn>", "e@f.cn", "g@h.cn",
@@ -913,7 +913,7 @@ def test_a_chinese_login_name_is_a_usage_error(outbox, smtp_server):
 
 def test_a_chinese_login_name_given_through_the_api_is_explained(outbox, starttls_server):
     from perfeval_xlsx.mail import MailError, load_batch, plan_messages, send_plan
-    from perfeval_xlsx.mailconfig import SmtpSettings
+    from perfeval_xlsx.mail.config import SmtpSettings
 
     server = starttls_server
     plan = plan_messages(load_batch(outbox), sender=SENDER, to=[BOSS])
@@ -927,7 +927,7 @@ def test_a_chinese_login_name_given_through_the_api_is_explained(outbox, starttl
 
 
 def test_a_long_subject_gives_a_draft_name_within_the_file_name_limit(outbox, tmp_path):
-    from perfeval_xlsx.mail import _safe_file_name
+    from perfeval_xlsx.mail.mime import _safe_file_name
 
     subject = "报" * 100  # 300 bytes in UTF-8
     drafts = tmp_path / "草稿"

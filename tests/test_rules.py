@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 
 from perfeval_xlsx.check import check_file
-from perfeval_xlsx.content import content_from_dict, load_definition
-from perfeval_xlsx.profile import load_profile, profile_from_dict
-from perfeval_xlsx.scoring import round_half_up
-from perfeval_xlsx.template import write_form
+from perfeval_xlsx.forms.content import content_from_dict, load_definition
+from perfeval_xlsx.rules.profile import load_profile, profile_from_dict
+from perfeval_xlsx.rules.scoring import round_half_up
+from perfeval_xlsx.output.template import write_form
 
 from .conftest import SAMPLES, SEED000, SEED001
 
@@ -310,7 +310,7 @@ def test_seed001_scores_every_row_as_the_report():
 def _profile_dict() -> dict:
     import tomllib
 
-    from perfeval_xlsx.profile import PROFILE_DIR
+    from perfeval_xlsx.rules.profile import PROFILE_DIR
 
     with (PROFILE_DIR / "mof-2020.toml").open("rb") as fh:
         return tomllib.load(fh)

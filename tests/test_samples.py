@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from .conftest import BASE, ROOT, SAMPLES, SEED000, SEED001, sheet_snapshot
+from .conftest import BASE, SAMPLES, SEED000, SEED001, sheet_snapshot
 
 BROKEN = SAMPLES / "broken"
 
@@ -91,6 +91,7 @@ def test_seed000_holds_the_reports_weights_and_budget():
     # the report's own weights: 立项15, 绩效目标10, 预算执行5 (+ the 5 of 执行率), 数量15, 质量10,
     # 经济效益15, 社会效益15, 满意度10
     by_level2: dict[str, float] = {}
+    last = None
     for r in rows:
         level2 = ws.cell(r, 2).value
         if level2 is None:  # merged: belongs to the row above

@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from perfeval_xlsx.profile import ProfileError, load_profile, profile_from_dict
+from perfeval_xlsx.rules.profile import ProfileError, load_profile, profile_from_dict
 from perfeval_xlsx.score import score_file
 
 from .conftest import BASE, SAMPLES, SEED000, SEED001, convert_to_pdf, run_cli, sheet_snapshot
@@ -180,7 +180,7 @@ def test_shipped_profiles():
 def test_bad_profile_names_the_field(change, field):
     import tomllib
 
-    from perfeval_xlsx.profile import PROFILE_DIR
+    from perfeval_xlsx.rules.profile import PROFILE_DIR
 
     with (PROFILE_DIR / "mof-2020.toml").open("rb") as fh:
         data = tomllib.load(fh)
@@ -219,7 +219,7 @@ def test_outputs_are_readable_by_colleagues(tmp_path):
     old = os.umask(0o022)
     try:
         scored = score_file(BASE, tmp_path).output
-        from perfeval_xlsx.template import write_template
+        from perfeval_xlsx.output.template import write_template
 
         write_template("mof-2020", tmp_path / "t.xlsx")
     finally:

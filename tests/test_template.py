@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import openpyxl
 import pytest
 
-from perfeval_xlsx.template import write_template
+from perfeval_xlsx.output.template import write_template
 
 from .conftest import FRAMEWORK_TEMPLATE, MOF_TEMPLATE, run_cli, sheet_snapshot
 

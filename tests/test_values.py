@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from perfeval_xlsx.values import (
+from perfeval_xlsx.reading.values import (
     EQ, GE, GT, LE, LT, chinese_number, normalize_label, parse_operator_cell, parse_value, split_unit,
 )
 

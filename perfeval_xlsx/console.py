@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .findings import SEVERITY_LABEL
+from perfeval_xlsx.rules.findings import SEVERITY_LABEL
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 STATUS_TEXT = {"ok": "[green]通过[/]", "warnings": "[yellow]有预警[/]", "errors": "[red]有错误[/]", "unreadable": "[red]无法读取[/]"}
@@ -83,3 +83,34 @@ def print_score_results(outcomes, console: Console | None = None) -> None:
     counts = {k: sum(1 for o in outcomes if o.result.status == k) for k in ("ok", "warnings", "errors", "unreadable")}
     console.print(f"\n共 {len(outcomes)} 个文件：通过 {counts['ok']}，有预警 {counts['warnings']}，"
                   f"有错误 {counts['errors']}，无法读取 {counts['unreadable']}。")
+
+
+def print_batch_report(result, console=None) -> None:
+    """The short Chinese report: one line per file, the skipped files, the roll-up, the counts."""
+    from perfeval_xlsx.reading.values import format_number
+
+    console = console or make_console()
+    for f in result.files:
+        line = f"{STATUS_TEXT[f.status]}  {escape(f.file)}"
+        if f.status == "unreadable":
+            line += f"  {escape(f.reason)}"
+        else:
+            line += f"  项目：{escape(f.project.get('name') or '（未填）')}  总分 [bold]{format_number(f.total)}[/]  等级 [bold]{f.grade}[/]"
+            if f.errors:
+                line += f"  错误 {f.errors}（{escape(f.reason)}{'等' if f.errors > 1 else ''}）"
+            if f.warnings:
+                line += f"  预警 {f.warnings}"
+        if f.cached:
+            line += "  [dim]（未改动，沿用上次结果）[/]"
+        console.print(line)
+    for s in result.skipped:
+        console.print(f"[yellow]已跳过[/]  {escape(s.file)}  {escape(s.reason)}")
+    s = result.summary
+    if result.rollup is not None:
+        console.print(f"\n汇总表：{escape(str(result.rollup))}")
+    unchanged = f"；其中 {s['unchanged']} 个未改动，沿用上次结果（加 --force 可全部重新评分）" if s["unchanged"] else ""
+    skipped = f"；跳过 {s['skipped']} 个" if s["skipped"] else ""
+    console.print(f"共 {s['total']} 个文件：通过 {s['ok']}，有预警 {s['warnings']}，有错误 {s['errors']}，"
+                  f"无法读取 {s['unreadable']}{skipped}{unchanged}。")
+    if s["errors"] or s["unreadable"]:
+        console.print("有错误或无法读取的文件：原因见上，各单元格的问题见评分副本和汇总表的“问题清单”。请退回相关单位更正后重新提交。")

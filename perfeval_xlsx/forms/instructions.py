@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .layout import FormLayout, OPERATORS, QUALITATIVE_GRADES
+from perfeval_xlsx.forms.layout import OPERATORS, QUALITATIVE_GRADES, FormLayout
 
 
 def _grade_text(layout: FormLayout) -> str:

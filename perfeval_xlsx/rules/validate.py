@@ -13,13 +13,24 @@ from typing import Any
 
 from openpyxl.utils.cell import coordinate_from_string
 
-from .findings import Finding, finding
-from .model import Cell, Form, IndicatorRow
-from .profile import Profile
-from .values import (
-    EQ, GE, GT, LE, LT, MONEY_UNITS, QUAL, Parsed, format_number, normalize_text, parse_operator_cell,
-    parse_value, split_unit,
+from perfeval_xlsx.forms.model import Cell, Form, IndicatorRow
+from perfeval_xlsx.reading.values import (
+    EQ,
+    GE,
+    GT,
+    LE,
+    LT,
+    MONEY_UNITS,
+    QUAL,
+    Parsed,
+    format_number,
+    normalize_text,
+    parse_operator_cell,
+    parse_value,
+    split_unit,
 )
+from perfeval_xlsx.rules.findings import Finding, finding
+from perfeval_xlsx.rules.profile import Profile
 
 OPERATOR_WORDS = {GE: "≥", GT: "＞", EQ: "＝", LT: "＜", LE: "≤", QUAL: "定性"}
 MONEY_FIELDS = ("budget", "spent", "budget_initial", "received")

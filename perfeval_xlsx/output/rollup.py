@@ -27,9 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from .atomic import new_temp_file
-from .findings import CATALOGUE, SEVERITY_LABEL
-from .textfit import LINE_HEIGHT, lines_needed, text_width
+from perfeval_xlsx.output.atomic import new_temp_file
+from perfeval_xlsx.output.textfit import LINE_HEIGHT, lines_needed, text_width
+from perfeval_xlsx.rules.findings import CATALOGUE, SEVERITY_LABEL
 
 # the same texts (file, unit and project names, rule wordings) come back on many rows
 _width = lru_cache(maxsize=8192)(text_width)

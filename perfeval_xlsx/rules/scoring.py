@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .findings import ERROR, Finding, finding
-from .profile import Profile
-from .validate import OPERATOR_WORDS, Validated, canonical_level1
-from .values import EQ, GE, GT, LE, LT, format_number
+from perfeval_xlsx.reading.values import EQ, GE, GT, LE, LT, format_number
+from perfeval_xlsx.rules.findings import ERROR, Finding, finding
+from perfeval_xlsx.rules.profile import Profile
+from perfeval_xlsx.rules.validate import OPERATOR_WORDS, Validated, canonical_level1
 
 PROVISIONAL = "待更正"
 
@@ -287,7 +287,7 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
 
 
 def _typed_number(cell) -> float | None:
-    from .values import parse_value
+    from perfeval_xlsx.reading.values import parse_value
 
     if cell.blank:
         return None

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from defusedxml import ElementTree as SafeET
+
+from perfeval_xlsx.errors import FileProblem
 
 MAX_TOTAL_UNCOMPRESSED = 300 * 1024 * 1024  # 300 MB: a real 自评表 is well under 1 MB
 MAX_MEMBER_UNCOMPRESSED = 150 * 1024 * 1024
@@ -31,15 +32,6 @@ NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 MISSING = object()  # a formula cell with no cached value
-
-
-@dataclass
-class FileProblem(Exception):
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def inspect_file(path: Path) -> None:

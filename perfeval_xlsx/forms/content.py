@@ -12,12 +12,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Union
 
+from perfeval_xlsx.errors import DefinitionError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from .layout import FormLayout, get_layout
+from perfeval_xlsx.forms.layout import FormLayout, get_layout
 
 Value = Union[str, int, float, date, None]
 
@@ -94,10 +96,6 @@ def blank_content(layout: FormLayout) -> FormContent:
             if not prefilled:
                 indicators.extend(Indicator(group.level1, level2) for _ in range(layout.blank_rows_per_level2))
     return FormContent(layout=layout.name, funds=funds, indicators=indicators)
-
-
-class DefinitionError(ValueError):
-    """A sample definition that does not describe a form."""
 
 
 def _build(cls, data: dict[str, Any], where: str):

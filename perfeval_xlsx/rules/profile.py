@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfeval_xlsx.errors import ProfileError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -21,10 +23,6 @@ PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 DEFAULT_PROFILE = "mof-2020"
 FORM_PROFILES = {"mof-2020": "mof-2020", "framework": "framework-70"}  # form kind → its profile
 GRADE_NAMES = ("达成", "部分达成", "未达成")
-
-
-class ProfileError(ValueError):
-    """A profile that cannot be used; the message names the file and the field."""
 
 
 @dataclass(frozen=True)

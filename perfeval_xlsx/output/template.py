@@ -16,11 +16,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .atomic import replacing
-from .textfit import LINE_HEIGHT
-from .textfit import lines_needed as _lines_needed
-from .content import FormContent, FundsLine, Indicator, blank_content
-from .layout import (
+from perfeval_xlsx.forms.content import FormContent, FundsLine, Indicator, blank_content
+from perfeval_xlsx.forms.layout import (
     COLUMN_INDEX,
     COMMON_UNITS,
     FUNDS_BLOCK_LABEL,
@@ -36,6 +33,9 @@ from .layout import (
     FormLayout,
     get_layout,
 )
+from perfeval_xlsx.output.atomic import replacing
+from perfeval_xlsx.output.textfit import LINE_HEIGHT
+from perfeval_xlsx.output.textfit import lines_needed as _lines_needed
 
 FONT = "宋体"
 TITLE_FONT = "黑体"
@@ -509,7 +509,7 @@ def _instructions(workbook, formats: _Formats, layout: FormLayout) -> None:
     ws.merge_range(0, 0, 0, 1, f"{layout.title} 填表说明", formats(font_name=TITLE_FONT, font_size=16, bold=True, align="center"))
     ws.set_row(0, 30)
     row = 2
-    from .instructions import instruction_sections
+    from perfeval_xlsx.forms.instructions import instruction_sections
 
     for heading, items in instruction_sections(layout):
         ws.merge_range(row, 0, row, 1, heading, formats(bold=True, font_size=11, bg_color=LABEL_FILL, border=1))

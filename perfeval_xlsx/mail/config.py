@@ -31,6 +31,8 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+from perfeval_xlsx.errors import ConfigError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -57,10 +59,6 @@ CONFIG_FIELDS = {
 }
 
 _ADDR_SPEC = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+$")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot be used; the message is one Chinese sentence for the user."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,6 @@ def load_mail_config(path: Path | None = None, cwd: Path | None = None) -> dict[
     Returns the checked values (``{}`` without a file); relative `cafile` paths are resolved
     against the file's folder. Other tables of the file are left to other commands.
     """
-    explicit = path is not None
     if path is None:
         path = (cwd or Path.cwd()) / CONFIG_NAME
         if not path.is_file():

@@ -26,7 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from .batch import OutboxBusy, Scorer, _inside, classify, discover, run_batch
+from perfeval_xlsx.batch.discover import _inside, classify, discover
+from perfeval_xlsx.batch.pool import Scorer
+from perfeval_xlsx.batch.run import run_batch
+from perfeval_xlsx.errors import OutboxBusy
 
 TICK = 0.2  # seconds between two looks at the files waiting to settle
 
@@ -273,7 +276,7 @@ def watch_folder(
 
 def result_line(summary) -> str:
     """One log line for a scored file: time, what happened, file, 总分, 等级, problems."""
-    from .values import format_number
+    from perfeval_xlsx.reading.values import format_number
 
     if summary.status == "unreadable":
         return f"{stamp()}  无法读取  {summary.file}  {summary.reason}"

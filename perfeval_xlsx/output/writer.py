@@ -10,8 +10,8 @@ cells we compute are written as values.
 
 from __future__ import annotations
 
-from copy import copy
 import warnings
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,15 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import __version__
-from .atomic import replacing
-from .check import CheckResult
-from .findings import ERROR, INFO, SEVERITY_LABEL, SEVERITY_ORDER, WARNING
-from .safety import MISSING, cached_formula_values
-from .scoring import PROVISIONAL, as_float as _num, operator_word, records
-from .textfit import row_height
-from .values import format_number
+from perfeval_xlsx import __version__
+from perfeval_xlsx.check import CheckResult
+from perfeval_xlsx.output.atomic import replacing
+from perfeval_xlsx.output.textfit import row_height
+from perfeval_xlsx.reading.safety import MISSING, cached_formula_values
+from perfeval_xlsx.reading.values import format_number
+from perfeval_xlsx.rules.findings import ERROR, INFO, SEVERITY_LABEL, SEVERITY_ORDER, WARNING
+from perfeval_xlsx.rules.scoring import PROVISIONAL, operator_word, records
+from perfeval_xlsx.rules.scoring import as_float as _num
 
 SUMMARY, DETAIL, ISSUES = "评分汇总", "评分明细", "问题清单"
 SELF_SCORE_HEADER = "原填自评得分"

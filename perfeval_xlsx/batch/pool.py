@@ -1,0 +1,204 @@
+"""Worker processes (spawn): each scores one file and returns its small result dict."""
+
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from perfeval_xlsx.batch.result import failed_result
+
+_WORKER_PROFILE: Any = None
+
+
+def _init_worker(profile: Any) -> None:
+    """Runs once in each spawned worker: Ctrl-C is the parent's to handle."""
+    import signal
+    import warnings
+
+    global _WORKER_PROFILE
+    _WORKER_PROFILE = profile
+    warnings.simplefilter("ignore")
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # stopped by the parent (Ctrl-C): remove a scored copy's temporary file, then go
+        signal.signal(signal.SIGTERM, _exit_on_term)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not the main thread
+        pass
+
+
+def _exit_on_term(signum, frame) -> None:
+    from perfeval_xlsx.output.atomic import remove_in_progress
+
+    remove_in_progress()
+    os._exit(1)  # not SystemExit: the pool's worker loop would catch it and carry on
+
+
+def _score_job(source: str, out_dir: str) -> dict[str, Any]:
+    """Score one file in a worker; anything that goes wrong becomes an unreadable result."""
+    path = Path(source)
+    try:
+        from perfeval_xlsx.score import score_file
+
+        result = score_file(path, Path(out_dir), _WORKER_PROFILE).to_dict()
+        json.dumps(result, ensure_ascii=False)  # it must travel and be cached as JSON
+        return result
+    except MemoryError:
+        return failed_result(path, "文件过大或结构异常，评分时内存不足，未能评分。请检查该文件（如有大量空行、图片），"
+                                   "在 Excel/WPS 中删除多余内容并重新保存后再放回文件夹。")
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
+        return failed_result(path, f"评分时出现意外错误（{type(exc).__name__}），该文件未能评分。请在 Excel/WPS 中打开并"
+                                   "重新保存为 .xlsx 后再放回文件夹；如仍出现，请把该文件发给技术支持。")
+
+
+CRASH_MESSAGE = ("评分进程在处理该文件时意外退出（文件可能过大或结构异常），未能评分。请在 Excel/WPS 中打开并重新保存为 "
+                 ".xlsx 后再放回文件夹；如仍出现，请把该文件发给技术支持。")
+START_MESSAGE = "评分进程无法启动，该文件未能评分。请关闭其他占用内存的程序后重新运行；如仍出现，请联系技术支持。"
+
+
+@contextmanager
+def _sigint_ignored():
+    """Ignore Ctrl-C for a moment (main thread only), so that worker processes started now
+    never print a KeyboardInterrupt of their own while importing: Ctrl-C is the parent's."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):  # pragma: no cover
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@dataclass
+class _Job:
+    key: str
+    source: Path
+    out_dir: Path
+
+
+class Scorer:
+    """A pool of spawned worker processes, created when first needed and kept until closed
+    (watch mode keeps one for its whole session). A pool broken by a crashing worker is
+    replaced; the files it was holding are re-run one at a time to find the culprit."""
+
+    def __init__(self, profile: Any = None, jobs: int | None = None, worker: Callable[[str, str], dict] | None = None):
+        self.profile = profile
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.worker = worker or _score_job  # a module-level function (spawn pickles it by name)
+        self._pool = None
+        self._size = 0
+        self._fresh = False
+
+    def _get_pool(self, size: int):
+        if self._pool is None or self._size < size:
+            self.close()
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(self.profile,))
+            self._size = size
+            self._fresh = True
+        return self._pool
+
+    def close(self, cancel: bool = False) -> None:
+        if self._pool is not None:
+            pool, self._pool, self._size = self._pool, None, 0
+            if not cancel:
+                pool.shutdown(wait=True)
+                return
+            # interrupted: files not started are dropped and the ones in hand finish (a second or
+            # so); a second Ctrl-C while waiting stops the workers at once instead of hanging
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            try:
+                pool.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:
+                for process in processes:
+                    try:
+                        process.terminate()  # the worker removes its temporary file and exits
+                    except Exception:  # noqa: BLE001 - already gone
+                        pass
+                raise
+
+    def run(self, jobs: list[_Job], on_done: Callable[[_Job, dict[str, Any], bool], None]) -> None:
+        """Score `jobs`; call on_done(job, result, retry) for each as it completes, in any order.
+        `retry` marks a result that must not be reused by a later run (a crash)."""
+        pending = deque(jobs)
+        try:
+            fruitless = 0
+            while pending:
+                before = len(pending)
+                suspects = self._run_pool(pending, min(self.jobs, len(pending)), on_done)
+                for job in suspects:  # alone, in a fresh one-worker pool: is the crash this file's own?
+                    self.close()
+                    if self._run_pool(deque([job]), 1, on_done):
+                        on_done(job, failed_result(job.source, CRASH_MESSAGE), True)
+                    self.close()
+                # a pool that breaks before taking any file, again and again: give up on the rest
+                fruitless = fruitless + 1 if len(pending) == before and not suspects else 0
+                if fruitless >= 3:
+                    while pending:
+                        stuck = pending.popleft()
+                        on_done(stuck, failed_result(stuck.source, START_MESSAGE), True)
+        except BaseException:
+            self.close(cancel=True)
+            raise
+
+    def _run_pool(self, pending: deque, size: int, on_done) -> list[_Job]:
+        """Run files from `pending` until it is empty or the pool breaks. Returns the files the
+        pool held when it broke (one of them killed it); files never sent stay in `pending`."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        suspects: list[_Job] = []
+        inflight: dict[Any, _Job] = {}
+        broken = False
+        pool = self._get_pool(size)
+        while (pending and not broken) or inflight:
+            while pending and not broken and len(inflight) < 2 * size:  # bounded: results stream
+                job = pending.popleft()
+                try:
+                    if self._fresh:  # the workers start inside the first submit: they inherit "ignore Ctrl-C"
+                        with _sigint_ignored():
+                            future = pool.submit(self.worker, str(job.source), str(job.out_dir))
+                        self._fresh = False
+                    else:
+                        future = pool.submit(self.worker, str(job.source), str(job.out_dir))
+                    inflight[future] = job
+                except BrokenProcessPool:
+                    pending.appendleft(job)
+                    broken = True
+            if not inflight:
+                break
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            for fut in done:
+                job = inflight.pop(fut)
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    suspects.append(job)
+                    broken = True
+                    continue
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be sent back
+                    on_done(job, failed_result(job.source, f"评分结果无法传回（{type(exc).__name__}），该文件未能评分。"
+                                                          "请把该文件发给技术支持。"), True)
+                    continue
+                on_done(job, result, False)
+        if broken:
+            self.close()
+        return suspects
+
+

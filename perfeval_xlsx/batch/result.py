@@ -1,0 +1,110 @@
+"""The per-file summaries a batch keeps in memory and the result of a whole run."""
+
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from perfeval_xlsx.batch.cache import _read_entry
+from perfeval_xlsx.batch.discover import Skipped
+from perfeval_xlsx.check import EMPTY_PROJECT
+from perfeval_xlsx.rules.findings import finding
+from perfeval_xlsx.vocab import STATUSES
+
+
+@dataclass
+class FileSummary:
+    """What the parent keeps of one file: enough for the console, the summary and the charts."""
+
+    key: str  # the resolved input path: the cache key
+    file: str  # relative to INBOX (posix), as shown in the roll-up
+    status: str
+    project: dict[str, Any]
+    total: float | None
+    grade: str | None
+    execution_rate: float | None
+    errors: int
+    warnings: int
+    output: str | None  # relative to OUTBOX (posix)
+    reason: str  # the first error message (why it cannot be read or scored)
+    cached: bool  # unchanged since an earlier run: not scored again
+    offset: int = 0  # where its per-file dict is in the cache file
+
+    @property
+    def label(self) -> str:
+        return self.project.get("name") or self.file
+
+
+@dataclass
+class BatchResult:
+    inbox: Path
+    outbox: Path
+    files: list[FileSummary]  # sorted by file
+    skipped: list[Skipped]
+    rollup: Path | None
+    batch_json: Path
+    profile: str
+    generated_at: str
+    cache_path: Path
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {s: sum(1 for f in self.files if f.status == s) for s in STATUSES}
+        return {"total": len(self.files), **counts, "skipped": len(self.skipped),
+                "scored": sum(1 for f in self.files if not f.cached),
+                "unchanged": sum(1 for f in self.files if f.cached)}
+
+    @property
+    def exit_code(self) -> int:
+        """0 all clean (warnings allowed), 1 some files have errors, 2 some could not be read."""
+        statuses = {f.status for f in self.files}
+        return 2 if "unreadable" in statuses else 1 if "errors" in statuses else 0
+
+    def iter_files(self, relative_output: bool = False) -> Iterator[dict[str, Any]]:
+        """The per-file dicts, in file order, read back one at a time from the cache file."""
+        with open(self.cache_path, "rb") as fh:
+            for summary in self.files:
+                yield _display_dict(_read_entry(fh, summary.offset, summary.key)["result"], summary,
+                                    self.inbox, self.outbox, relative_output)
+
+
+def _display_dict(result: dict[str, Any], summary: FileSummary, inbox: Path, outbox: Path,
+                  relative_output: bool) -> dict[str, Any]:
+    d = dict(result)
+    d["file"] = str(inbox / summary.file)
+    if summary.output is None:
+        d["output"] = None
+    else:
+        d["output"] = summary.output if relative_output else str(outbox / summary.output)
+    return d
+
+
+def failed_result(path: Path, message: str, code: str = "E-FILE-CORRUPT") -> dict[str, Any]:
+    """The per-file dict of a file that could not be scored at all."""
+    f = finding(code, "", "", "file", path.name, message)
+    return {"file": str(path), "status": "unreadable", "project": dict(EMPTY_PROJECT),
+            "findings": [f.to_dict()], "execution_rate": None, "execution_score": None, "total": None,
+            "grade": None, "indicators": [], "budget": None, "spent": None, "profile": None, "output": None}
+
+
+def _summarize(key: str, rel: str, result: dict[str, Any], outbox: Path, cached: bool) -> FileSummary:
+    findings = result.get("findings") or []
+    errors = [f for f in findings if f.get("severity") == "error"]
+    output = result.get("output")
+    if output is not None:
+        out = Path(output)
+        try:
+            output = out.resolve().relative_to(outbox.resolve()).as_posix()
+        except ValueError:
+            output = out.as_posix()
+    project = {k: (result.get("project") or {}).get(k) for k in EMPTY_PROJECT}
+    return FileSummary(
+        key=key, file=rel, status=result.get("status", "unreadable"), project=project,
+        total=result.get("total"), grade=result.get("grade"), execution_rate=result.get("execution_rate"),
+        errors=len(errors), warnings=sum(1 for f in findings if f.get("severity") == "warning"),
+        output=output, reason=errors[0].get("message", "") if errors else "", cached=cached,
+    )
+
+

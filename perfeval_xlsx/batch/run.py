@@ -1,0 +1,215 @@
+"""The batch run: discover, score (cached or in workers), write perfeval-batch.json and the roll-up."""
+
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Collection
+
+from perfeval_xlsx import __version__
+from perfeval_xlsx.batch.cache import (
+    CONTENT_CODES,
+    _CacheWriter,
+    _iter_cache,
+    file_sha256,
+    profile_key,
+)
+from perfeval_xlsx.batch.discover import Discovery, Skipped, discover, outbox_lock
+from perfeval_xlsx.batch.pool import Scorer, _Job
+from perfeval_xlsx.batch.result import BatchResult, FileSummary, _summarize
+from perfeval_xlsx.output.atomic import new_temp_file
+from perfeval_xlsx.vocab import BATCH_FILE, CACHE_FILE
+
+
+def run_batch(
+    inbox: str | Path,
+    outbox: str | Path,
+    *,
+    profile: Any = None,
+    jobs: int | None = None,
+    recursive: bool = False,
+    force: bool = False,
+    discovery: Discovery | None = None,
+    only: Collection[Path] | None = None,
+    scorer: Scorer | None = None,
+    progress: Callable[[FileSummary, int, int], None] | None = None,
+    on_result: Callable[[FileSummary], None] | None = None,
+    now: datetime | None = None,
+) -> BatchResult:
+    """Score every form of INBOX into OUTBOX and write the roll-up and perfeval-batch.json.
+
+    `profile`: a Profile (load it once with profile.load_profile) or None for auto. `only`:
+    score only these files (watch mode: the ones completely written); every other file keeps its
+    earlier result, if any, whatever its content now. `progress(summary, done, total)` and `on_result(summary)` are called in the parent as
+    each file completes. OSError from OUTBOX (cannot create, cannot write) is raised, and
+    OutboxBusy when another run holds OUTBOX for longer than half a minute.
+    """
+    outbox = Path(outbox)
+    outbox.mkdir(parents=True, exist_ok=True)
+    with outbox_lock(outbox):
+        return _run_batch(inbox, outbox, profile=profile, jobs=jobs, recursive=recursive, force=force,
+                          discovery=discovery, only=only, scorer=scorer, progress=progress,
+                          on_result=on_result, now=now)
+
+
+def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, only, scorer, progress,
+               on_result, now) -> BatchResult:
+    from perfeval_xlsx.output.rollup import write_rollup
+    from perfeval_xlsx.score import output_path
+
+    inbox, outbox = Path(inbox), Path(outbox)
+    disc = discovery or discover(inbox, outbox, recursive)
+    root = inbox.resolve()
+    pkey = profile_key(profile)
+
+    # what each current file is, and where its scored copy goes
+    current: dict[str, tuple[Path, str, Path]] = {}  # key -> (source as given, rel, out_dir)
+    outputs_seen: dict[str, str] = {}
+    skipped = list(disc.skipped)
+    for path in disc.files:
+        resolved = path.resolve()
+        rel = resolved.relative_to(root).as_posix()
+        out_dir = outbox / Path(rel).parent
+        target = output_path(Path(rel), out_dir)
+        clash = outputs_seen.get(str(target.resolve()).lower())
+        if clash is not None:
+            skipped.append(Skipped(rel, f"与“{clash}”的评分副本同名（{target.name}），未处理。请把其中一个文件改名后再运行。"))
+            continue
+        outputs_seen[str(target.resolve()).lower()] = rel
+        current[str(resolved)] = (inbox / rel, rel, out_dir)
+    skipped.sort(key=lambda s: s.file)
+    allowed = None if only is None else {str(Path(p).resolve()) for p in only}
+    held = set() if allowed is None else {key for key in current if key not in allowed}
+
+    hashes: dict[str, str] = {}
+    for key, (source, rel, _) in current.items():
+        if key in held:
+            continue
+        try:
+            hashes[key] = file_sha256(Path(key))
+        except OSError:
+            hashes[key] = ""  # unreadable now: score it (and say why)
+
+    cache_path = outbox / CACHE_FILE
+    writer = _CacheWriter(outbox)
+    summaries: dict[str, FileSummary] = {}
+    total = sum(1 for key in current if key not in held)
+
+    def done(summary: FileSummary) -> None:
+        summaries[summary.key] = summary
+        if progress is not None and summary.key not in held:
+            progress(summary, len(summaries), total)
+        if on_result is not None:
+            on_result(summary)
+
+    try:
+        # 1. unchanged files: their entries move to the new cache as they are
+        for key, entry in _iter_cache(cache_path):
+            if key not in current or key in summaries:
+                continue
+            source, rel, out_dir = current[key]
+            expected = output_path(Path(rel), out_dir)
+            result = entry["result"]
+            if key in held:
+                usable = True
+            else:
+                usable = (not force and entry.get("sha256") == hashes.get(key) and hashes.get(key)
+                          and entry.get("profile") == pkey and entry.get("tool") == __version__
+                          and not entry.get("retry"))
+                if usable and result.get("status") == "unreadable":
+                    codes = {f.get("code") for f in result.get("findings", [])}
+                    usable = bool(codes) and codes <= CONTENT_CODES
+                elif usable:
+                    usable = entry.get("output") == expected.relative_to(outbox).as_posix() and expected.is_file()
+            if not usable:
+                continue
+            summary = _summarize(key, rel, result, outbox, cached=True)
+            summary.offset = writer.add(key, entry)
+            done(summary)
+
+        # 2. new and changed files: scored in parallel, each recorded as it completes
+        todo = [_Job(key, source, out_dir) for key, (source, _, out_dir) in current.items()
+                if key not in summaries and key not in held]
+
+        def scored(job: _Job, result: dict[str, Any], retry: bool) -> None:
+            rel = current[job.key][1]
+            if result.get("status") == "unreadable" and not Path(job.key).exists():
+                skipped.append(Skipped(rel, "评分过程中文件被移走或删除，未处理。"))
+                return
+            if result.get("status") == "unreadable" and any(
+                    f.get("code") == "E-FILE-IO" for f in result.get("findings", [])):
+                retry = True  # a locked file or an unwritable OUTBOX: try again next time
+            summary = _summarize(job.key, rel, result, outbox, cached=False)
+            entry = {"sha256": hashes.get(job.key, ""), "profile": pkey, "tool": __version__,
+                     "output": summary.output, "retry": retry, "result": result}
+            summary.offset = writer.add(job.key, entry)
+            done(summary)
+
+        if todo:
+            own = scorer is None
+            active = scorer or Scorer(profile, jobs)
+            try:
+                active.run(todo, scored)
+            finally:
+                if own:
+                    active.close()
+    except BaseException:
+        try:  # keep what was scored before the interruption
+            writer.finish(cache_path)
+        except Exception:  # noqa: BLE001
+            writer.abandon()
+        raise
+    writer.finish(cache_path)
+
+    files = sorted(summaries.values(), key=lambda s: s.file)
+    moment = now or datetime.now()
+    result = BatchResult(inbox, outbox, files, skipped, None, outbox / BATCH_FILE,
+                         "auto" if profile is None else profile.name, moment.isoformat(timespec="seconds"), cache_path)
+    result.rollup = write_rollup(outbox, result.iter_files(relative_output=True), skipped=skipped,
+                                 generated_at=moment, profile=result.profile, relative_to=inbox)
+    write_batch_json(result)
+    return result
+
+
+def write_batch_json(result: BatchResult) -> Path:
+    """``OUTBOX/perfeval-batch.json`` as mail.load_batch reads it, streamed one file per line."""
+    path = result.batch_json
+    fh, tmp = new_temp_file(result.outbox, ".perfeval-batch-", ".tmp", "w")
+    try:
+        with fh:
+            head = {
+                "generated_at": result.generated_at,
+                "profile": result.profile,
+                "tool": f"perfeval-xlsx {__version__}",
+                "summary": result.summary,
+                "rollup": result.rollup.relative_to(result.outbox).as_posix() if result.rollup else None,
+                "skipped": [{"file": s.file, "reason": s.reason} for s in result.skipped],
+            }
+            fh.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "files": [')
+            for i, d in enumerate(result.iter_files(relative_output=True)):
+                fh.write(("\n" if i == 0 else ",\n") + json.dumps(d, ensure_ascii=False, default=str))
+            fh.write("\n]}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def stream_json(result: BatchResult, out) -> None:
+    """``{"files": [...], "summary": {...}, "rollup": path, "skipped": [...]}`` written to `out`
+    one file at a time (the per-file objects of `perfeval score --json`)."""
+    out.write('{\n  "files": [')
+    for i, d in enumerate(result.iter_files()):
+        text = json.dumps(d, ensure_ascii=False, indent=2, default=str).replace("\n", "\n    ")
+        out.write(("\n    " if i == 0 else ",\n    ") + text)
+    out.write("\n  ],\n")
+    tail = {"summary": result.summary, "rollup": str(result.rollup) if result.rollup else None,
+            "skipped": [{"file": s.file, "reason": s.reason} for s in result.skipped]}
+    out.write(json.dumps(tail, ensure_ascii=False, indent=2)[2:] + "\n")
+    out.flush()
