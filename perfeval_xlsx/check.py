@@ -76,7 +76,7 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
 
 def score_summary(result: CheckResult) -> dict[str, Any]:
     """The scores of a result as plain data (the `--json` fields of `perfeval score`)."""
-    from perfeval_xlsx.rules.scoring import as_float as num
+    from perfeval_xlsx.numbers import as_float as num
     from perfeval_xlsx.rules.scoring import records
 
     s = result.score

@@ -99,8 +99,9 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 
 def _exit_code(results) -> int:
-    statuses = {r.status for r in results}
-    return 2 if "unreadable" in statuses else 1 if "errors" in statuses else 0
+    from perfeval_xlsx.vocab import exit_code
+
+    return exit_code(r.status for r in results)
 
 
 PROFILE_HELP = "评分规则：auto（按表样自动选择，默认）、mof-2020、framework-70，或 .toml 文件路径。"

@@ -9,9 +9,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from perfeval_xlsx.rules.findings import SEVERITY_LABEL
+from perfeval_xlsx.vocab import ERRORS, OK, STATUS_LABEL, UNREADABLE, WARNINGS, count_statuses, counts_sentence
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
-STATUS_TEXT = {"ok": "[green]通过[/]", "warnings": "[yellow]有预警[/]", "errors": "[red]有错误[/]", "unreadable": "[red]无法读取[/]"}
+STATUS_COLOR = {OK: "green", WARNINGS: "yellow", ERRORS: "red", UNREADABLE: "red"}
+STATUS_TEXT = {s: f"[{STATUS_COLOR[s]}]{STATUS_LABEL[s]}[/]" for s in STATUS_LABEL}
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -39,7 +41,7 @@ def print_check_results(results, console: Console | None = None, scores: bool = 
     console = console or make_console()
     for result in results:
         console.print(f"{STATUS_TEXT[result.status]}  {escape(result.file)}")
-        if result.status != "unreadable":
+        if result.status != UNREADABLE:
             line = project_line(result.project)
             if scores and result.score is not None:
                 s = result.score
@@ -56,9 +58,7 @@ def print_check_results(results, console: Console | None = None, scores: bool = 
                 table.add_row(f"  [{style}]{SEVERITY_LABEL[f.severity]}[/]", f.cell or "—", f"[dim]{f.code}[/]", escape(_message_body(f)))
             console.print(table)
         console.print()
-    counts = {k: sum(1 for r in results if r.status == k) for k in ("ok", "warnings", "errors", "unreadable")}
-    console.print(f"共 {len(results)} 个文件：通过 {counts['ok']}，有预警 {counts['warnings']}，"
-                  f"有错误 {counts['errors']}，无法读取 {counts['unreadable']}。")
+    console.print(counts_sentence(count_statuses(r.status for r in results)) + "。")
 
 
 def print_score_results(outcomes, console: Console | None = None) -> None:
@@ -80,19 +80,17 @@ def print_score_results(outcomes, console: Console | None = None) -> None:
         for f in r.findings:
             if f.severity != "info":
                 console.print(f"  [{STYLE[f.severity]}]{SEVERITY_LABEL[f.severity]}[/] {escape(f.message)}")
-    counts = {k: sum(1 for o in outcomes if o.result.status == k) for k in ("ok", "warnings", "errors", "unreadable")}
-    console.print(f"\n共 {len(outcomes)} 个文件：通过 {counts['ok']}，有预警 {counts['warnings']}，"
-                  f"有错误 {counts['errors']}，无法读取 {counts['unreadable']}。")
+    console.print("\n" + counts_sentence(count_statuses(o.result.status for o in outcomes)) + "。")
 
 
 def print_batch_report(result, console=None) -> None:
     """The short Chinese report: one line per file, the skipped files, the roll-up, the counts."""
-    from perfeval_xlsx.reading.values import format_number
+    from perfeval_xlsx.numbers import format_number
 
     console = console or make_console()
     for f in result.files:
         line = f"{STATUS_TEXT[f.status]}  {escape(f.file)}"
-        if f.status == "unreadable":
+        if f.status == UNREADABLE:
             line += f"  {escape(f.reason)}"
         else:
             line += f"  项目：{escape(f.project.get('name') or '（未填）')}  总分 [bold]{format_number(f.total)}[/]  等级 [bold]{f.grade}[/]"
@@ -110,7 +108,6 @@ def print_batch_report(result, console=None) -> None:
         console.print(f"\n汇总表：{escape(str(result.rollup))}")
     unchanged = f"；其中 {s['unchanged']} 个未改动，沿用上次结果（加 --force 可全部重新评分）" if s["unchanged"] else ""
     skipped = f"；跳过 {s['skipped']} 个" if s["skipped"] else ""
-    console.print(f"共 {s['total']} 个文件：通过 {s['ok']}，有预警 {s['warnings']}，有错误 {s['errors']}，"
-                  f"无法读取 {s['unreadable']}{skipped}{unchanged}。")
-    if s["errors"] or s["unreadable"]:
+    console.print(f"{counts_sentence(s, s['total'])}{skipped}{unchanged}。")
+    if s[ERRORS] or s[UNREADABLE]:
         console.print("有错误或无法读取的文件：原因见上，各单元格的问题见评分副本和汇总表的“问题清单”。请退回相关单位更正后重新提交。")

@@ -17,6 +17,19 @@ STATUSES: tuple[str, ...] = (OK, WARNINGS, ERRORS, UNREADABLE)
 STATUS_LABEL: dict[str, str] = {OK: "通过", WARNINGS: "有预警", ERRORS: "有错误", UNREADABLE: "无法读取"}
 
 
+def exit_code(statuses) -> int:
+    """0 all clean (warnings allowed), 1 some file has errors, 2 some file could not be read."""
+    statuses = set(statuses)
+    return 2 if UNREADABLE in statuses else 1 if ERRORS in statuses else 0
+
+
+def count_statuses(statuses) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for s in statuses:
+        counts[s] = counts.get(s, 0) + 1
+    return counts
+
+
 def counts_sentence(counts: dict[str, int], total: int | None = None) -> str:
     """``共 3 个文件：通过 1，有预警 1，有错误 1，无法读取 0`` (no final full stop)."""
     total = sum(counts.get(s, 0) for s in STATUSES) if total is None else total

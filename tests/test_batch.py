@@ -28,11 +28,11 @@ import pytest
 
 from perfeval_xlsx.batch import classify, discover, is_lock_or_temp, run_batch
 from perfeval_xlsx.batch.pool import Scorer, _score_job
-from perfeval_xlsx.vocab import CACHE_FILE
 from perfeval_xlsx.forms.content import content_from_dict, load_definition
 from perfeval_xlsx.mail import load_batch
 from perfeval_xlsx.output.rollup import write_rollup
 from perfeval_xlsx.output.template import write_form
+from perfeval_xlsx.vocab import CACHE_FILE
 
 from .conftest import BASE, SAMPLES, SEED000, SEED001, convert_to_pdf, run_cli
 

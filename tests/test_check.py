@@ -15,10 +15,10 @@ import openpyxl
 import pytest
 
 from perfeval_xlsx.check import check_file
-from perfeval_xlsx.rules.findings import CATALOGUE
-from perfeval_xlsx.rules.profile import load_profile
 from perfeval_xlsx.reading.reader import read_sheet
 from perfeval_xlsx.reading.safety import cached_formula_values
+from perfeval_xlsx.rules.findings import CATALOGUE
+from perfeval_xlsx.rules.profile import load_profile
 from perfeval_xlsx.rules.scoring import score_form
 from perfeval_xlsx.rules.validate import validate
 

@@ -10,10 +10,10 @@ from openpyxl.styles import Alignment
 
 from perfeval_xlsx.check import check_file
 from perfeval_xlsx.forms.content import Indicator, content_from_dict, load_definition
-from perfeval_xlsx.rules.profile import load_profile
+from perfeval_xlsx.output.template import write_form
 from perfeval_xlsx.reading.reader import read_form
 from perfeval_xlsx.reading.safety import FileProblem
-from perfeval_xlsx.output.template import write_form
+from perfeval_xlsx.rules.profile import load_profile
 from perfeval_xlsx.rules.validate import validate
 
 from .conftest import BASE, FRAMEWORK_TEMPLATE, MOF_TEMPLATE, SAMPLES, SEED000, SEED001

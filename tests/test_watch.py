@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from perfeval_xlsx.vocab import CACHE_FILE
 from perfeval_xlsx.batch.watch import watch_folder
+from perfeval_xlsx.vocab import CACHE_FILE
 
 from .conftest import BASE
 from .test_batch import generated_form, scored_copy_total

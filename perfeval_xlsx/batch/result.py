@@ -12,6 +12,7 @@ from perfeval_xlsx.batch.discover import Skipped
 from perfeval_xlsx.check import EMPTY_PROJECT
 from perfeval_xlsx.rules.findings import finding
 from perfeval_xlsx.vocab import STATUSES
+from perfeval_xlsx.vocab import exit_code
 
 
 @dataclass
@@ -59,8 +60,7 @@ class BatchResult:
     @property
     def exit_code(self) -> int:
         """0 all clean (warnings allowed), 1 some files have errors, 2 some could not be read."""
-        statuses = {f.status for f in self.files}
-        return 2 if "unreadable" in statuses else 1 if "errors" in statuses else 0
+        return exit_code(f.status for f in self.files)
 
     def iter_files(self, relative_output: bool = False) -> Iterator[dict[str, Any]]:
         """The per-file dicts, in file order, read back one at a time from the cache file."""

@@ -30,6 +30,7 @@ from perfeval_xlsx.batch.discover import _inside, classify, discover
 from perfeval_xlsx.batch.pool import Scorer
 from perfeval_xlsx.batch.run import run_batch
 from perfeval_xlsx.errors import OutboxBusy
+from perfeval_xlsx.vocab import UNREADABLE, counts_sentence
 
 TICK = 0.2  # seconds between two looks at the files waiting to settle
 
@@ -260,8 +261,7 @@ def watch_folder(
                             pass  # open in Excel: leave it
                     session_rollups = [result.rollup] if result.rollup else []
                     s = result.summary
-                    log(f"{stamp()}  汇总已更新  {result.rollup.name if result.rollup else ''}  共 {s['total']} 个文件："
-                        f"通过 {s['ok']}，有预警 {s['warnings']}，有错误 {s['errors']}，无法读取 {s['unreadable']}")
+                    log(f"{stamp()}  汇总已更新  {result.rollup.name if result.rollup else ''}  {counts_sentence(s, s['total'])}")
             stop.wait(TICK)
     except KeyboardInterrupt:
         pass
@@ -276,9 +276,9 @@ def watch_folder(
 
 def result_line(summary) -> str:
     """One log line for a scored file: time, what happened, file, 总分, 等级, problems."""
-    from perfeval_xlsx.reading.values import format_number
+    from perfeval_xlsx.numbers import format_number
 
-    if summary.status == "unreadable":
+    if summary.status == UNREADABLE:
         return f"{stamp()}  无法读取  {summary.file}  {summary.reason}"
     line = f"{stamp()}  已评分  {summary.file}  总分 {format_number(summary.total)}  等级 {summary.grade}"
     if summary.errors:

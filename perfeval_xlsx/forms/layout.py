@@ -7,18 +7,15 @@ here once. The template writer lays these out; the reader (later) looks for the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from perfeval_xlsx.vocab import GRADES, QUAL_LONG
 
 # Operators a finance system stores as 指标性质 / 计算符号, in the order of the dropdown.
 OPERATORS: tuple[str, ...] = ("≥", "＞", "＝", "＜", "≤", "定性")
 
 # The three 定性 grades of 财预〔2020〕10号 (exact labels; short forms 达成/部分达成/未达成).
-QUALITATIVE_GRADES: tuple[str, ...] = (
-    "达成年度指标",
-    "部分达成年度指标并具有一定效果",
-    "未达成年度指标且效果较差",
-)
+QUALITATIVE_GRADES: tuple[str, ...] = QUAL_LONG
 
-GRADE_LABELS: tuple[str, ...] = ("优", "良", "中", "差")
+GRADE_LABELS: tuple[str, ...] = GRADES
 
 # Units offered (not enforced) in the 计量单位 dropdown.
 COMMON_UNITS: tuple[str, ...] = (
@@ -90,7 +87,7 @@ class FormLayout:
     execution_weight: float | None = None  # 分值 of the funds total line; None: no such cell
     blank_rows_per_level2: int = 3
     sheet_name: str = "自评表"
-    grade_bands: tuple[tuple[str, float], ...] = (("优", 90), ("良", 80), ("中", 60), ("差", 0))
+    grade_bands: tuple[tuple[str, float], ...] = tuple(zip(GRADES, (90, 80, 60, 0)))
     level2_choices: tuple[str, ...] = field(default=())
 
     def level2_names(self) -> tuple[str, ...]:
@@ -167,7 +164,7 @@ FRAMEWORK = FormLayout(
         Group("满意度", 10, ("满意度指标",)),
     ),
     prefilled=_FRAMEWORK_PREFILLED,
-    grade_bands=(("优", 90), ("良", 80), ("中", 70), ("差", 0)),
+    grade_bands=tuple(zip(GRADES, (90, 80, 70, 0))),
     level2_choices=(
         "产出数量", "产出质量", "产出时效", "产出成本",
         "经济效益", "社会效益", "生态效益", "可持续影响", "项目效益", "满意度指标",
@@ -175,6 +172,23 @@ FRAMEWORK = FormLayout(
 )
 
 LAYOUTS: dict[str, FormLayout] = {MOF_2020.name: MOF_2020, FRAMEWORK.name: FRAMEWORK}
+
+
+#: what each finding's `field` is called on the form (the funds columns differ per form: see field_labels)
+FIELD_LABELS = {
+    "project": "项目名称", "department": "主管部门", "unit": "实施单位", "year": "年度",
+    "weight": "分值", "score": "得分", "target": "年度指标值", "actual": "实际完成值", "operator": "指标性质",
+    "reason": "偏差原因分析及改进措施", "level1": "一级指标", "level3": "三级指标", "total": "总分", "file": "文件",
+}
+
+
+def field_labels(kind: str) -> dict[str, str]:
+    """The labels of the form of `kind` (mof-2020 or framework): its funds columns as it prints them
+    (全年预算数 on the Ministry form, 预算资金 on the framework form) plus the common fields."""
+    labels = {c.key: c.label for layout in (FRAMEWORK, MOF_2020) for c in layout.funds_columns}
+    labels.update({c.key: c.label for c in LAYOUTS.get(kind, MOF_2020).funds_columns})
+    labels.update(FIELD_LABELS)
+    return labels
 
 
 def get_layout(name: str) -> FormLayout:

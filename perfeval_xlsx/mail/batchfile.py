@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.errors import MailError
+from perfeval_xlsx.numbers import as_float
 from perfeval_xlsx.vocab import BATCH_FILE, STATUSES
 
 
@@ -116,8 +116,8 @@ def load_batch(outbox: str | Path) -> Batch:
             file=entry["file"], output=output, status=status,
             name=_text(project.get("name")), department=_text(project.get("department")),
             unit=_text(project.get("unit")), year=year, findings=tuple(findings),
-            execution_rate=_number(entry.get("execution_rate")), execution_score=_number(entry.get("execution_score")),
-            total=_number(entry.get("total")), grade=_text(entry.get("grade")) or None,
+            execution_rate=as_float(entry.get("execution_rate")), execution_score=as_float(entry.get("execution_score")),
+            total=as_float(entry.get("total")), grade=_text(entry.get("grade")) or None,
         ))
     summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
     return Batch(
@@ -144,9 +144,5 @@ def _text(value: Any) -> str:
     return str(value).strip() if value is not None else ""
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
 
 

@@ -27,9 +27,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from perfeval_xlsx.numbers import as_float
 from perfeval_xlsx.output.atomic import new_temp_file
 from perfeval_xlsx.output.textfit import LINE_HEIGHT, lines_needed, text_width
 from perfeval_xlsx.rules.findings import CATALOGUE, SEVERITY_LABEL
+from perfeval_xlsx.vocab import (FONT, GRADES, OK, PROVISIONAL, ROLLUP_CHARTS, ROLLUP_DETAIL, ROLLUP_ISSUES, ROLLUP_SKIPPED,
+                                  ROLLUP_SUMMARY, STATUS_LABEL, UNREADABLE, WARNINGS, ERRORS)
 
 # the same texts (file, unit and project names, rule wordings) come back on many rows
 _width = lru_cache(maxsize=8192)(text_width)
@@ -40,17 +43,16 @@ def _row_height(texts_and_widths: list[tuple[str, float]], minimum: float = 18.0
     """As textfit.row_height, with the line counts cached."""
     return max(minimum, max(_lines(t, w) for t, w in texts_and_widths) * LINE_HEIGHT + 4)
 
-SUMMARY, DETAIL, ISSUES, CHARTS, SKIPPED = "项目汇总", "指标明细", "问题清单", "图表", "未处理文件"
-FONT = "宋体"
-STATUS_LABEL = {"ok": "通过", "warnings": "有预警", "errors": "有错误", "unreadable": "无法读取"}
-GRADES = ("优", "良", "中", "差", "待更正")
+SUMMARY, DETAIL, ISSUES, CHARTS, SKIPPED = ROLLUP_SUMMARY, ROLLUP_DETAIL, ROLLUP_ISSUES, ROLLUP_CHARTS, ROLLUP_SKIPPED
+BEST, GOOD, FAIR, POOR = GRADES
 GRADE_COLORS = {  # (fill, font): the scored copy's colours
-    "优": ("#C6EFCE", "#006100"), "良": ("#DDEBF7", "#1F4E78"), "中": ("#FFEB9C", "#9C5700"),
-    "差": ("#FFC7CE", "#9C0006"), "待更正": ("#FFC7CE", "#9C0006"),
+    BEST: ("#C6EFCE", "#006100"), GOOD: ("#DDEBF7", "#1F4E78"), FAIR: ("#FFEB9C", "#9C5700"),
+    POOR: ("#FFC7CE", "#9C0006"), PROVISIONAL: ("#FFC7CE", "#9C0006"),
 }
-BAR_COLORS = {"优": "#70AD47", "良": "#5B9BD5", "中": "#FFC000", "差": "#C00000", "待更正": "#FF7C80"}
-STATUS_COLORS = {"通过": GRADE_COLORS["优"], "有预警": GRADE_COLORS["中"], "有错误": GRADE_COLORS["差"],
-                 "无法读取": GRADE_COLORS["差"]}
+BAR_COLORS = {BEST: "#70AD47", GOOD: "#5B9BD5", FAIR: "#FFC000", POOR: "#C00000", PROVISIONAL: "#FF7C80"}
+OTHER_GRADE_COLOR = "#A5A5A5"  # a grade name of a region's own profile
+STATUS_COLORS = {STATUS_LABEL[OK]: GRADE_COLORS[BEST], STATUS_LABEL[WARNINGS]: GRADE_COLORS[FAIR],
+                 STATUS_LABEL[ERRORS]: GRADE_COLORS[POOR], STATUS_LABEL[UNREADABLE]: GRADE_COLORS[POOR]}
 #: 执行率 bands (percent): each includes its lower bound and excludes its upper one
 RATE_BANDS = (("60%以下", None, 60.0), ("60%–80%", 60.0, 80.0), ("80%–90%", 80.0, 90.0),
               ("90%–100%", 90.0, 100.0), ("100%及以上", 100.0, None))
@@ -85,11 +87,6 @@ def rollup_name(moment: datetime, attempt: int = 1) -> str:
     return f"汇总_{stamp}.xlsx" if attempt == 1 else f"汇总_{stamp}_{attempt}.xlsx"
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if value == value and abs(value) != float("inf") else None
 
 
 def _text(value: Any) -> str:
@@ -141,7 +138,7 @@ class _Sheet:
         for c, value in enumerate(values):
             kind, cap = self.columns[c][1], self.columns[c][3]
             if kind in ("money", "pct", "score", "int", "year"):
-                number = _number(value)
+                number = as_float(value)
                 if number is None:
                     ws.write_blank(r, c, None, f[kind])
                 else:
@@ -149,7 +146,7 @@ class _Sheet:
                     shown = f"{number:,.2f}" if kind in ("money", "score") else f"{number:.2f}%" if kind == "pct" else _text(number)
                     self._fit(c, shown, cap)
             elif kind == "value":  # a number or a text (定性 values)
-                number = _number(value)
+                number = as_float(value)
                 if number is not None:
                     ws.write_number(r, c, number, f["general"])
                     self._fit(c, _text(number), cap)
@@ -285,8 +282,8 @@ def write_rollup(
             findings = d.get("findings") or []
             errors = sum(1 for x in findings if x.get("severity") == "error")
             warnings = sum(1 for x in findings if x.get("severity") == "warning")
-            status = d.get("status") or "unreadable"
-            rate = _number(d.get("execution_rate"))
+            status = d.get("status") or UNREADABLE
+            rate = as_float(d.get("execution_rate"))
             output = d.get("output")
             link = None
             if output:
@@ -309,7 +306,7 @@ def write_rollup(
                 spill = spills.get(x.get("severity"), spills["info"])
                 spill.write(json.dumps([source, name, x.get("sheet"), x.get("cell"), x.get("code"),
                                         x.get("message"), x.get("severity")], ensure_ascii=False) + "\n")
-            stats.add(status, d.get("grade"), _number(d.get("total")), rate, name or Path(source).stem,
+            stats.add(status, d.get("grade"), as_float(d.get("total")), rate, name or Path(source).stem,
                       _text(project.get("unit")))
 
         for severity, spill in spills.items():
@@ -326,7 +323,7 @@ def write_rollup(
         _color_rules(workbook, formats, summary.ws, 1, summary.row - 1, 8, GRADE_COLORS)
         _color_rules(workbook, formats, summary.ws, 1, summary.row - 1, 11, STATUS_COLORS)
         _color_rules(workbook, formats, issues.ws, 1, issues.row - 1, 0,
-                     {SEVERITY_LABEL["error"]: GRADE_COLORS["差"], SEVERITY_LABEL["warning"]: GRADE_COLORS["中"]})
+                     {SEVERITY_LABEL["error"]: GRADE_COLORS[POOR], SEVERITY_LABEL["warning"]: GRADE_COLORS[FAIR]})
         skipped = [_skip_pair(s) for s in skipped]
         _charts_sheet(workbook, charts, formats, stats, len(skipped), generated, profile)
         if skipped:
@@ -397,7 +394,8 @@ class _Stats:
 
     def __init__(self):
         self.status = {s: 0 for s in STATUS_LABEL}
-        self.grades = {g: 0 for g in GRADES}
+        # the Ministry's grades always show; a profile's own grade names are added as they come
+        self.grades = {g: 0 for g in (*GRADES, PROVISIONAL)}
         self.bands = [0] * len(RATE_BANDS)
         self.no_rate = 0
         self.ranked: list[tuple[float, str, str, str]] = []  # (total, name, unit, grade)
@@ -405,10 +403,10 @@ class _Stats:
 
     def add(self, status: str, grade: Any, total: float | None, rate: float | None, name: str, unit: str) -> None:
         self.status[status] = self.status.get(status, 0) + 1
-        if status == "unreadable":
+        if status == UNREADABLE:
             return
-        if grade in self.grades:
-            self.grades[grade] += 1
+        if isinstance(grade, str) and grade:
+            self.grades[grade] = self.grades.get(grade, 0) + 1
         band = _rate_band(rate)
         if band is None:
             self.no_rate += 1
@@ -416,7 +414,7 @@ class _Stats:
             self.bands[band] += 1
         if total is not None:
             self.ranked.append((total, name, unit, _text(grade)))
-            if grade in GRADES[:4]:
+            if isinstance(grade, str) and grade and grade != PROVISIONAL:
                 self.graded_totals.append(total)
 
 
@@ -431,14 +429,15 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
     row += 1
     total_files = sum(stats.status.values())
     average = sum(stats.graded_totals) / len(stats.graded_totals) if stats.graded_totals else None
-    overview = [("文件数", total_files), ("通过", stats.status["ok"]), ("有预警", stats.status["warnings"]),
-                ("有错误（等级待更正）", stats.status["errors"]), ("无法读取", stats.status["unreadable"]),
+    overview = [("文件数", total_files), (STATUS_LABEL[OK], stats.status[OK]), (STATUS_LABEL[WARNINGS], stats.status[WARNINGS]),
+                (f"{STATUS_LABEL[ERRORS]}（等级{PROVISIONAL}）", stats.status[ERRORS]),
+                (STATUS_LABEL[UNREADABLE], stats.status[UNREADABLE]),
                 ("未处理（不是 .xlsx/.xlsm）", skipped)]
     for label, value in overview:
         ws.write_string(row, 0, label, f["text"])
         ws.write_number(row, 1, value, f["int"])
         row += 1
-    ws.write_string(row, 0, "平均总分（不含待更正）", f["text"])
+    ws.write_string(row, 0, f"平均总分（不含{PROVISIONAL}）", f["text"])
     if average is None:
         ws.write_blank(row, 1, None, f["score"])
     else:
@@ -451,7 +450,7 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
     ws.write_string(row, 0, "等级", f["header"])
     ws.write_string(row, 1, "项目数", f["header"])
     grade_first = row + 1
-    for g in GRADES:
+    for g in stats.grades:
         row += 1
         ws.write_string(row, 0, g, f["center"])
         ws.write_number(row, 1, stats.grades[g], f["int"])
@@ -500,14 +499,14 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
         chart.set_size({"width": 560, "height": 300})
         return chart
 
-    ws.insert_chart(0, 4, column_chart("等级分布", grade_first, grade_last, [BAR_COLORS[g] for g in GRADES], "项目数"),
+    ws.insert_chart(0, 4, column_chart("等级分布", grade_first, grade_last, [BAR_COLORS.get(g, OTHER_GRADE_COLOR) for g in stats.grades], "项目数"),
                     {"x_offset": 10, "y_offset": 5})
     ws.insert_chart(16, 4, column_chart("预算执行率分布", band_first, band_last, None, "项目数"),
                     {"x_offset": 10, "y_offset": 5})
     row = max(row, 33)
     if profile:
         rules = "按表样自动选择（自评表 mof-2020，共性框架 framework-70）" if profile == "auto" else profile
-        ws.write_string(row - 1, 0, f"评分规则：{rules}。颜色：优 绿、良 蓝、中 黄、差 红、待更正 粉红。", f["note"])
+        ws.write_string(row - 1, 0, f"评分规则：{rules}。颜色：{BEST} 绿、{GOOD} 蓝、{FAIR} 黄、{POOR} 红、{PROVISIONAL} 粉红。", f["note"])
 
     # ranking: all projects, or the 15 highest and the 15 lowest; each block on a page of its own
     ranked = sorted(stats.ranked, key=lambda t: (-t[0], t[1]))

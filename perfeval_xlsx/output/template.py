@@ -33,12 +33,12 @@ from perfeval_xlsx.forms.layout import (
     FormLayout,
     get_layout,
 )
+from perfeval_xlsx.numbers import as_float
 from perfeval_xlsx.output.atomic import replacing
 from perfeval_xlsx.output.textfit import LINE_HEIGHT
 from perfeval_xlsx.output.textfit import lines_needed as _lines_needed
+from perfeval_xlsx.vocab import FONT, SHEET_INSTRUCTIONS, TITLE_FONT
 
-FONT = "宋体"
-TITLE_FONT = "黑体"
 INPUT_FILL = "#FFF2CC"  # pale yellow: "fill me in"
 LABEL_FILL = "#E7EEF7"  # pale blue-grey: printed labels
 COMPUTED_FILL = "#F2F2F2"  # grey: computed, locked
@@ -55,8 +55,6 @@ def excel_number_text(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 
 
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 class _Formats:
@@ -273,7 +271,7 @@ class _SheetWriter:
         else:  # mof-2020: 执行率 = 全年执行数 / 全年预算数
             num_key, den_key = "spent", "budget"
         num, den = xl_rowcol_to_cell(r, cols[num_key]), xl_rowcol_to_cell(r, cols[den_key])
-        n, d = _num(getattr(line, num_key)), _num(getattr(line, den_key))
+        n, d = as_float(getattr(line, num_key)), as_float(getattr(line, den_key))
         cached: Any = n / d if n is not None and d is not None and d > 0 else ""
         self.ws.write_formula(
             r, c, f'=IF(AND(ISNUMBER({num}),ISNUMBER({den}),{den}>0),{num}/{den},"")',
@@ -361,7 +359,7 @@ class _SheetWriter:
             name = rows[a].level1
             top, bottom = first + a, first + b
             rng = f"{xl_rowcol_to_cell(top, weight_col)}:{xl_rowcol_to_cell(bottom, weight_col)}"
-            subtotal = sum(_num(ind.weight) or 0.0 for ind in rows[a : b + 1])
+            subtotal = sum(as_float(ind.weight) or 0.0 for ind in rows[a : b + 1])
             cached = name if subtotal == 0 else f"{name}\n（{excel_number_text(subtotal)}分）"
             fmt = f.group()
             if bottom > top:
@@ -435,14 +433,14 @@ class _SheetWriter:
         wcol, scol = col["weight"], col["score"]
         w_rng = f"{xl_rowcol_to_cell(first, wcol)}:{xl_rowcol_to_cell(last, wcol)}"
         s_rng = f"{xl_rowcol_to_cell(first, scol)}:{xl_rowcol_to_cell(last, scol)}"
-        weights = [_num(i.weight) or 0.0 for i in self.c.indicators]
-        scores = [_num(i.score) or 0.0 for i in self.c.indicators]
+        weights = [as_float(i.weight) or 0.0 for i in self.c.indicators]
+        scores = [as_float(i.score) or 0.0 for i in self.c.indicators]
         w_parts, s_parts = [w_rng], [s_rng]
         if self.layout.execution_weight is not None:
             w_parts.insert(0, xl_rowcol_to_cell(funds_total_row, wcol))
             s_parts.insert(0, xl_rowcol_to_cell(funds_total_row, scol))
-            weights.append(_num(self.c.funds[0].weight) or 0.0)
-            scores.append(_num(self.c.funds[0].score) or 0.0)
+            weights.append(as_float(self.c.funds[0].weight) or 0.0)
+            scores.append(as_float(self.c.funds[0].score) or 0.0)
         self.total_weight = round(sum(weights), 2)
         ws.merge_range(row, 0, row, wcol - 1, TOTAL_LABEL, f.label(font_size=11))
         ws.write_formula(row, wcol, f"=ROUND(SUM({','.join(w_parts)}),2)", f.computed(bold=True), self.total_weight)
@@ -503,7 +501,7 @@ class _SheetWriter:
 
 
 def _instructions(workbook, formats: _Formats, layout: FormLayout) -> None:
-    ws = workbook.add_worksheet("填表说明")
+    ws = workbook.add_worksheet(SHEET_INSTRUCTIONS)
     ws.set_column(0, 0, 20)
     ws.set_column(1, 1, 96)
     ws.merge_range(0, 0, 0, 1, f"{layout.title} 填表说明", formats(font_name=TITLE_FONT, font_size=16, bold=True, align="center"))

@@ -22,36 +22,32 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from perfeval_xlsx import __version__
 from perfeval_xlsx.check import CheckResult
+from perfeval_xlsx.numbers import as_float as _num
+from perfeval_xlsx.numbers import differs
+from perfeval_xlsx.numbers import format_number
 from perfeval_xlsx.output.atomic import replacing
 from perfeval_xlsx.output.textfit import row_height
 from perfeval_xlsx.reading.safety import MISSING, cached_formula_values
-from perfeval_xlsx.reading.values import format_number
 from perfeval_xlsx.rules.findings import ERROR, INFO, SEVERITY_LABEL, SEVERITY_ORDER, WARNING
-from perfeval_xlsx.rules.scoring import PROVISIONAL, operator_word, records
-from perfeval_xlsx.rules.scoring import as_float as _num
+from perfeval_xlsx.rules.scoring import operator_word, records
+from perfeval_xlsx.vocab import FONT, GRADES, PROVISIONAL, SHEET_DETAIL, SHEET_ISSUES, SHEET_SUMMARY, TITLE_FONT, scored_name as _scored_name
+from perfeval_xlsx.forms.layout import field_labels
 
-SUMMARY, DETAIL, ISSUES = "评分汇总", "评分明细", "问题清单"
+SUMMARY, DETAIL, ISSUES = SHEET_SUMMARY, SHEET_DETAIL, SHEET_ISSUES
 SELF_SCORE_HEADER = "原填自评得分"
-FONT = "宋体"
 FILL = {
     ERROR: PatternFill("solid", fgColor="FFC7CE"),
     WARNING: PatternFill("solid", fgColor="FFEB9C"),
 }
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-GRADE_FILL = {"优": "C6EFCE", "良": "DDEBF7", "中": "FFEB9C", "差": "FFC7CE", PROVISIONAL: "FFC7CE"}
+GRADE_FILL = {**dict(zip(GRADES, ("C6EFCE", "DDEBF7", "FFEB9C", "FFC7CE"))), PROVISIONAL: "FFC7CE"}
 THIN = Side(style="thin", color="808080")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-FIELD_LABELS = {
-    "project": "项目名称", "department": "主管部门", "unit": "实施单位", "year": "年度",
-    "budget": "全年预算数", "budget_initial": "年初预算数", "received": "实际到位资金", "spent": "全年执行数",
-    "weight": "分值", "score": "得分", "target": "年度指标值", "actual": "实际完成值", "operator": "指标性质",
-    "reason": "偏差原因分析及改进措施", "level1": "一级指标", "level3": "三级指标", "total": "总分", "file": "文件",
-}
 
 
 def scored_name(source: Path) -> str:
     suffix = ".xlsm" if source.suffix.lower() == ".xlsm" else ".xlsx"
-    return f"{source.stem}_评分{suffix}"
+    return _scored_name(source.stem, suffix)
 
 
 def _values_for_formulas(wb, source: Path, known: dict[str, dict[str, Any]]) -> None:
@@ -89,12 +85,13 @@ def _set(ws: Worksheet, address: str, value: Any, number_format: str | None = No
 def _fill_form(ws: Worksheet, result: CheckResult) -> None:
     form, s, v = result.form, result.score, result.validated
     ex = v.execution
+    tolerance = v.profile.self_score_tolerance  # the one W-SELF-SCORE uses: kept ⇔ flagged
     differing: list[tuple[int, float]] = []
     if ex.rate_cell is not None and s.execution_rate is not None and ex.weight is not None:
         _set(ws, ex.rate_cell.address, s.execution_rate / 100, "0.00%")
     if ex.score_cell is not None and ex.weight is not None and s.execution_score is not None:
         _set(ws, ex.score_cell.address, s.execution_score)
-        if ex.self_score is not None and abs(ex.self_score - s.execution_score) > 0.005:
+        if ex.self_score is not None and differs(ex.self_score, s.execution_score, tolerance):
             differing.append((ex.score_cell.row, ex.self_score))
     by_row = {r.row.row: r for r in v.rows}
     for r in records(s.rows):
@@ -104,7 +101,7 @@ def _fill_form(ws: Worksheet, result: CheckResult) -> None:
             continue
         _set(ws, ri.row.score.address, score)
         self_score = _num(ri.row.score.value) if isinstance(ri.row.score.value, (int, float)) else None
-        if self_score is not None and abs(self_score - score) > 0.005:
+        if self_score is not None and differs(self_score, score, tolerance):
             differing.append((r.row, self_score))
     if form.total_score is not None and s.total is not None:
         _set(ws, form.total_score.address, s.total)
@@ -228,7 +225,7 @@ def _summary_sheet(wb, st: _Styles, result: CheckResult, source: Path) -> None:
         ws.column_dimensions[col].width = width
     ws.merge_cells("A1:F1")
     ws["A1"] = "项目支出绩效自评 评分汇总"
-    ws["A1"].font = Font(name="黑体", size=16, bold=True)
+    ws["A1"].font = Font(name=TITLE_FONT, size=16, bold=True)
     ws["A1"].alignment = Alignment(horizontal="center", vertical="center")
     ws.row_dimensions[1].height = 30
     ws.merge_cells("A2:F2")
@@ -249,9 +246,8 @@ def _summary_sheet(wb, st: _Styles, result: CheckResult, source: Path) -> None:
         row += 1
     row += 1
     ex = v.execution
-    framework = result.form.kind == "framework"
-    heads = ("预算执行", "预算资金（万元）" if framework else "全年预算数（万元）",
-             "实际支出资金（万元）" if framework else "全年执行数（万元）", "执行率", "分值", "得分")
+    labels = field_labels(result.form.kind)
+    heads = ("预算执行", f"{labels['budget']}（万元）", f"{labels['spent']}（万元）", "执行率", "分值", "得分")
     for c, h in enumerate(heads, 1):
         ws.cell(row, c, h)
     st.header(ws, row, 6)
@@ -365,9 +361,10 @@ def _issues_sheet(wb, st: _Styles, result: CheckResult) -> None:
         ws.column_dimensions[get_column_letter(c)].width = w
     st.header(ws, 1, len(heads))
     findings = sorted(result.findings, key=lambda f: f.sort_key)
+    labels = field_labels(result.form.kind if result.form is not None else "")
     for i, f in enumerate(findings, 1):
         value = f.value if isinstance(f.value, (int, float, str)) or f.value is None else str(f.value)
-        values = (i, SEVERITY_LABEL[f.severity], f.sheet, f.cell, FIELD_LABELS.get(f.field, f.field), value, f.message, f.code)
+        values = (i, SEVERITY_LABEL[f.severity], f.sheet, f.cell, labels.get(f.field, f.field), value, f.message, f.code)
         for c, v in enumerate(values, 1):
             ws.cell(i + 1, c, v)
             st.body(ws.cell(i + 1, c), align="center" if c in (1, 2, 4) else "left")

@@ -19,8 +19,8 @@ from openpyxl.utils.cell import get_column_letter
 from perfeval_xlsx.forms.model import Cell, Form, FundsLine, GroupLabel, Header, IndicatorRow
 from perfeval_xlsx.reading.safety import MISSING, FileProblem, cached_formula_values, inspect_file
 from perfeval_xlsx.reading.values import normalize_label, normalize_text
+from perfeval_xlsx.vocab import OUTPUT_SHEETS
 
-OUTPUT_SHEETS = {"评分汇总", "评分明细", "问题清单", "填表说明"}
 LABEL_MAX = 40  # characters: a label longer than this is a sentence, not a label
 
 HEADER_SYNONYMS = {

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from perfeval_xlsx.vocab import QUAL_SHORT, QUAL_SHORT_OF
 
 # canonical operators
 GE, GT, EQ, LT, LE, QUAL = "≥", "＞", "＝", "＜", "≤", "定性"
@@ -20,12 +21,8 @@ POSITIVE = (GE, GT)
 REVERSE = (LE, LT)
 
 NOT_APPLICABLE = {"不适用", "—", "——", "-", "--", "/", "无", "n/a", "na", "―", "－"}
-GRADES = ("达成", "部分达成", "未达成")
-GRADE_LONG = {
-    "达成年度指标": "达成",
-    "部分达成年度指标并具有一定效果": "部分达成",
-    "未达成年度指标且效果较差": "未达成",
-}
+GRADES = QUAL_SHORT
+GRADE_LONG = QUAL_SHORT_OF
 ON_TIME_WORDS = ("按时完成", "按期完成", "如期完成", "提前完成", "按时", "按期")
 
 _OPERATOR_COLUMN = {
@@ -283,8 +280,3 @@ def parse_value(
     return parsed
 
 
-def format_number(value: float | None) -> str:
-    if value is None:
-        return ""
-    value = round(float(value), 6)
-    return f"{value:g}" if abs(value) < 1e15 else str(value)

@@ -7,7 +7,6 @@ the grade and the findings that depend on scores (偏差原因, 超计划, self-
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,12 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfeval_xlsx.reading.values import EQ, GE, GT, LE, LT, format_number
+from perfeval_xlsx.numbers import EPS, as_float, differs, format_number, round_half_up
+from perfeval_xlsx.reading.values import EQ, GE, GT, LE, LT
 from perfeval_xlsx.rules.findings import ERROR, Finding, finding
 from perfeval_xlsx.rules.profile import Profile
 from perfeval_xlsx.rules.validate import OPERATOR_WORDS, Validated, canonical_level1
+from perfeval_xlsx.vocab import PROVISIONAL
 
-PROVISIONAL = "待更正"
 
 COLUMNS = [
     "form", "sheet", "row", "level1", "level2", "level3", "kind", "operator", "target", "actual", "unit",
@@ -39,23 +39,6 @@ def records(frame: pd.DataFrame) -> list:
 @lru_cache(maxsize=16)
 def _row_type(columns: tuple[str, ...]):
     return namedtuple("Row", columns)
-
-
-def as_float(x: Any) -> float | None:
-    """A frame value as a plain float, None for blanks and NaN."""
-    if x is None or isinstance(x, str):
-        return None
-    try:
-        return None if math.isnan(x) else float(x)
-    except TypeError:
-        return None
-
-
-def round_half_up(values, digits: int = 2):
-    """Round half up (4.185 → 4.19), for scalars or arrays of non-negative numbers."""
-    scale = 10.0 ** digits
-    arr = np.floor(np.asarray(values, dtype=float) * scale + 0.5 + 1e-9) / scale
-    return float(arr) if np.ndim(arr) == 0 else arr
 
 
 def indicator_frame(validated: list[Validated]) -> pd.DataFrame:
@@ -115,7 +98,7 @@ def apply_rules(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         [pos, rev, eq, on_date, qual], default=np.nan,
     )
     # over-completion: A ≥ ratio × T on a 正向 row, with no 偏差原因
-    overshoot = positive & (T > 0) & (A >= profile.overshoot_ratio * T - 1e-9)
+    overshoot = positive & (T > 0) & (A >= profile.overshoot_ratio * T - EPS)
     unexplained = overshoot & df["reason_blank"].to_numpy(dtype=bool)
     if profile.overshoot_deduction:
         raw = np.where(unexplained, raw - profile.overshoot_deduction * W, raw)
@@ -161,7 +144,7 @@ def _rule_text(r: Any, p: Profile) -> str:
         rate = A / T * 100
         if A >= T:
             text = "正向指标：达到指标值，得满分"
-            if A >= p.overshoot_ratio * T - 1e-9:
+            if A >= p.overshoot_ratio * T - EPS:
                 text += f"；超计划较大（完成率{_pct(rate)}）" + ("，已说明原因" if not r.reason_blank else "，未说明原因")
                 if r.reason_blank and p.overshoot_deduction:
                     text += f"，扣减分值的{p.overshoot_deduction:.0%}"
@@ -212,7 +195,7 @@ def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
             continue
         name = ind.name
         reason_cell = ind.reason or ind.level3
-        full = r.score >= round_half_up(r.weight, v.profile.rounding) - 1e-9
+        full = r.score >= round_half_up(r.weight, v.profile.rounding) - EPS
         if not full and r.reason_blank:
             out.append(finding("W-REASON-MISSING", reason_cell.sheet or v.form.sheet, reason_cell.address, "reason", "",
                                f"指标“{name}”未得满分（{format_number(r.score)}/{format_number(r.weight)}），"
@@ -222,7 +205,7 @@ def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
                                f"超计划较大，请说明原因：指标“{name}”完成值 {format_number(r.actual)} 达到指标值 "
                                f"{format_number(r.target)} 的 {_pct(r.actual / r.target * 100)}"
                                f"（{format_number(v.profile.overshoot_ratio * 100)}% 及以上须说明）。请在偏差原因中说明，如目标是否定得偏低。"))
-        if r.kind != "qual" and not np.isnan(r.self_score) and abs(r.self_score - r.score) > tol + 1e-9:
+        if r.kind != "qual" and not np.isnan(r.self_score) and differs(r.self_score, r.score, tol):
             cell = ind.score
             out.append(finding("W-SELF-SCORE", cell.sheet, cell.address, "score", r.self_score,
                                f"自评得分与计算得分不一致：指标“{name}”自评 {format_number(r.self_score)} 分，"
@@ -242,7 +225,7 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
         rate = round_half_up(raw_rate * 100, 2)
         if ex.weight is not None:
             score = round_half_up(ex.weight * min(max(raw_rate, 0.0), 1.0), p.rounding)
-            if ex.self_score is not None and abs(ex.self_score - score) > p.self_score_tolerance + 1e-9:
+            if ex.self_score is not None and differs(ex.self_score, score, p.self_score_tolerance):
                 cell = ex.score_cell
                 findings.append(finding("W-SELF-SCORE", cell.sheet, cell.address, "score", ex.self_score,
                                         f"自评得分与计算得分不一致：预算执行率 {format_number(rate)}%，"
@@ -269,7 +252,7 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
     # the self-entered 总分, when typed rather than a formula
     tc = v.form.total_score
     typed = _typed_number(tc) if tc is not None and not tc.formula else None
-    if typed is not None and abs(typed - total) > p.self_score_tolerance + 1e-9:
+    if typed is not None and differs(typed, total, p.self_score_tolerance):
         findings.append(finding("W-TOTAL-DIFF", tc.sheet, tc.address, "total", tc.value,
                                 f"自填总分 {format_number(typed)} 与计算总分 {format_number(total)} 不一致"
                                 + ("（表中有错误，计算总分为暂估）" if has_errors else "") + "。请核对；以计算总分为准。"))

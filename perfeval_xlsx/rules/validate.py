@@ -23,7 +23,6 @@ from perfeval_xlsx.reading.values import (
     MONEY_UNITS,
     QUAL,
     Parsed,
-    format_number,
     normalize_text,
     parse_operator_cell,
     parse_value,
@@ -31,6 +30,8 @@ from perfeval_xlsx.reading.values import (
 )
 from perfeval_xlsx.rules.findings import Finding, finding
 from perfeval_xlsx.rules.profile import Profile
+from perfeval_xlsx.numbers import EPS, RATE_TOLERANCE, WEIGHT_TOLERANCE, format_number
+from perfeval_xlsx.forms.layout import field_labels
 
 OPERATOR_WORDS = {GE: "≥", GT: "＞", EQ: "＝", LT: "＜", LE: "≤", QUAL: "定性"}
 MONEY_FIELDS = ("budget", "spent", "budget_initial", "received")
@@ -162,29 +163,31 @@ class _Validator:
 
     def funds(self) -> Execution:
         ex = Execution()
+        names = field_labels(self.form.kind)  # as the form prints them: 全年预算数 or 预算资金
+        budget_label, spent_label = names["budget"], names["spent"]
         total = self.form.funds_line("total")
         if total is None:
             self.add("E-BUDGET-MISSING", None, "budget",
-                     "没有找到项目资金栏（年度资金总额的全年预算数、全年执行数）。请使用模板中的“项目资金”栏填写。", value="")
+                     f"没有找到项目资金栏（年度资金总额的{budget_label}、{spent_label}）。请使用模板中的“项目资金”栏填写。", value="")
             return ex
         ex.weight_cell, ex.score_cell, ex.rate_cell = total.weight, total.score, total.rate
-        labels = {"budget_initial": "年初预算数", "budget": "全年预算数", "received": "实际到位资金", "spent": "全年执行数",
-                  "weight": "分值", "score": "得分"}
+        labels = {key: names[key] for key in ("budget_initial", "budget", "received", "spent", "weight", "score")}
         for key, label in labels.items():
             cell = getattr(total, key)
             if cell is not None and cell.merged_into:
                 self.add("E-MERGED-VALUES", Cell(cell.sheet, cell.merged_into, None), key,
                          f"年度资金总额一行中，{label}与左侧栏目合并在同一个单元格中，无法分别读取。"
                          f"请取消合并单元格，把{label}单独填在 {coordinate_from_string(cell.address)[0]} 列。", value="")
-        budget, budget_ok = self.number(total.budget, "budget", "全年预算数", "320 或 7.94（单位：万元）")
-        spent, spent_ok = self.number(total.spent, "spent", "全年执行数", "267.81（单位：万元）")
+        budget, budget_ok = self.number(total.budget, "budget", budget_label, "320 或 7.94（单位：万元）")
+        spent, spent_ok = self.number(total.spent, "spent", spent_label, "267.81（单位：万元）")
         for line in self.form.funds:
             if line is total:
                 continue
-            for key, label in (("budget_initial", "年初预算数"), ("budget", "全年预算数"), ("received", "实际到位资金"), ("spent", "全年执行数")):
+            for key in ("budget_initial", "budget", "received", "spent"):
+                label = labels[key]
                 self.number(getattr(line, key), key, f"{line.label}的{label}", "7.94（单位：万元）")
-        self.number(total.budget_initial, "budget_initial", "年初预算数", "320（单位：万元）")
-        ex.received = self.number(total.received, "received", "实际到位资金", "7.94（单位：万元）")[0]
+        self.number(total.budget_initial, "budget_initial", labels["budget_initial"], "320（单位：万元）")
+        ex.received = self.number(total.received, "received", labels["received"], "7.94（单位：万元）")[0]
         if budget_ok and (budget is None or budget == 0) and (spent is None or spent == 0):
             parts = [ln for ln in self.form.funds if ln is not total]
             sums = []
@@ -194,21 +197,21 @@ class _Validator:
             if sums[0]:
                 budget, spent = sums
                 self.add("W-FUNDS-FROM-PARTS", total.budget, "budget",
-                         f"年度资金总额未填，已按当年财政拨款、上年结转资金、其他资金合计：全年预算数 {format_number(budget)} 万元、"
-                         f"全年执行数 {format_number(spent or 0)} 万元。请在年度资金总额一行填写合计数。", value="")
+                         f"年度资金总额未填，已按{'、'.join(ln.label.removeprefix('其中：') for ln in parts)}合计：{budget_label} {format_number(budget)} 万元、"
+                         f"{spent_label} {format_number(spent or 0)} 万元。请在年度资金总额一行填写合计数。", value="")
         if budget_ok and (budget is None or budget <= 0):
             shown = "未填写" if budget is None else f"为 {format_number(budget)}"
-            self.add("E-BUDGET-MISSING", total.budget, "budget", f"全年预算数{shown}。请填写大于 0 的全年预算数（单位：万元）。")
+            self.add("E-BUDGET-MISSING", total.budget, "budget", f"{budget_label}{shown}。请填写大于 0 的{budget_label}（单位：万元）。")
             budget = None
         if spent_ok and spent is None and budget is not None:
-            self.add("E-SPENT-INVALID", total.spent, "spent", "全年执行数未填写。请填写全年实际执行（支出）数，单位万元；未执行填 0。", value="")
+            self.add("E-SPENT-INVALID", total.spent, "spent", f"{spent_label}未填写。请填写全年实际执行（支出）数，单位万元；未执行填 0。", value="")
         elif spent is not None and spent < 0:
             self.add("E-SPENT-INVALID", total.spent, "spent",
-                     f"全年执行数为负数（{format_number(spent)}）。请填写全年实际执行（支出）数，单位万元；未执行填 0。")
+                     f"{spent_label}为负数（{format_number(spent)}）。请填写全年实际执行（支出）数，单位万元；未执行填 0。")
             spent = None
-        if budget is not None and spent is not None and spent > budget + 1e-9:
+        if budget is not None and spent is not None and spent > budget + EPS:
             self.add("W-OVER-BUDGET", total.spent, "spent",
-                     f"全年执行数 {format_number(spent)} 万元大于全年预算数 {format_number(budget)} 万元（超预算执行）。请核对金额；执行率得分最高为满分。")
+                     f"{spent_label} {format_number(spent)} 万元大于{budget_label} {format_number(budget)} 万元（超预算执行）。请核对金额；执行率得分最高为满分。")
         ex.budget, ex.spent = budget, spent
         ex.usable = budget is not None and spent is not None
         if total.weight is not None and not _is_dash(total.weight):
@@ -225,7 +228,7 @@ class _Validator:
                      value=weight_cell.value)
             weight = None
         score = self.number(score_cell, "score", "得分", "4.5")[0] if score_cell is not None else None
-        if score is not None and weight is not None and score > weight + 1e-9:
+        if score is not None and weight is not None and score > weight + EPS:
             self.add("E-SCORE-OVER-WEIGHT", score_cell, "score",
                      f"得分不能大于分值：{what}得分 {format_number(score)} 大于分值 {format_number(weight)}。"
                      f"请改为不超过 {format_number(weight)} 的得分。")
@@ -424,7 +427,7 @@ class _Validator:
         if num is None or not den:
             return
         computed = num / den * 100
-        if abs(computed - out.actual) > 0.01:
+        if abs(computed - out.actual) > RATE_TOLERANCE:
             labels = {"received": "实际到位资金", "budget": "预算资金", "spent": "实际支出资金"}
             self.add("W-RATE-MISMATCH", ind.actual, "actual",
                      f"实际完成值 {format_number(out.actual)}% 与资金栏计算的{name} {format_number(round(computed, 2))}% 不一致"
@@ -494,8 +497,8 @@ class _Validator:
                          f"定性指标“{name}”为“{grade}”，须自评一个 {format_number(lo)}—{format_number(hi)} 分之间的得分"
                          f"（分值 {format_number(w)} 的 {low:.0%}—{high:.0%}）。请填写得分。", value="")
             return
-        upper_ok = s <= hi + 1e-9 if grade == "达成" else s < hi - 1e-9
-        if not (s >= lo - 1e-9 and upper_ok):
+        upper_ok = s <= hi + EPS if grade == "达成" else s < hi - EPS
+        if not (s >= lo - EPS and upper_ok):
             rng = f"{format_number(lo)}（含）—{format_number(hi)}" + ("（含）" if grade == "达成" else "")
             self.add("E-QUAL-SCORE-BAND", ind.score, "score",
                      f"定性指标“{name}”为“{grade}”，得分应在 {rng} 分之间，自评 {format_number(s)} 分不在此区间。"
@@ -512,7 +515,7 @@ class _Validator:
         exec_weight = ex.weight or 0.0
         total = round(sum(r.weight for r in valid) + exec_weight, 6)
         cell = form.total_weight if form.total_weight is not None else (valid[0].row.weight if valid else None)
-        if abs(total - 100) > 0.005:
+        if abs(total - 100) > WEIGHT_TOLERANCE:
             parts = f"（含预算执行率 {format_number(exec_weight)} 分）" if exec_weight else ""
             self.add("E-WEIGHT-SUM", cell, "weight",
                      f"全部分值合计为 {format_number(total)}{parts}，应为 100。请检查各行分值。", value=total)
@@ -531,7 +534,7 @@ class _Validator:
             defaults = f"预算执行率 {format_number(p.execution_weight)}、" + defaults
         for key, default in p.level1_weights.items():
             have = round(totals.get(key, 0.0), 6)
-            if abs(have - default) > 0.005:
+            if abs(have - default) > WEIGHT_TOLERANCE:
                 self.add("W-WEIGHT-LEVEL1", first_cell.get(key, cell), "weight",
                          f"一级指标“{key}”分值合计 {format_number(have)}，与默认权重 {format_number(default)} 不同（默认：{defaults}）。"
                          "如属特殊情况调整权重，可忽略本提示。", value=have)
@@ -540,7 +543,7 @@ class _Validator:
                 self.add("W-WEIGHT-LEVEL1", first_cell[key], "weight",
                          f"一级指标“{key}”（{format_number(have)} 分）不在默认权重中（默认：{defaults}）。"
                          "如属特殊情况调整权重，可忽略本提示。", value=have)
-        if p.execution_weight and ex.weight is not None and abs(ex.weight - p.execution_weight) > 0.005:
+        if p.execution_weight and ex.weight is not None and abs(ex.weight - p.execution_weight) > WEIGHT_TOLERANCE:
             self.add("W-WEIGHT-LEVEL1", ex.weight_cell, "weight",
                      f"预算执行率分值 {format_number(ex.weight)}，与默认权重 {format_number(p.execution_weight)} 不同。"
                      "如属特殊情况调整权重，可忽略本提示。", value=ex.weight)
@@ -549,7 +552,7 @@ class _Validator:
             if group.declared_weight is None:
                 continue
             have = round(sum(r.weight for r in valid if r.row.row in group.rows), 6)
-            if abs(have - group.declared_weight) > 0.005:
+            if abs(have - group.declared_weight) > WEIGHT_TOLERANCE:
                 self.add("W-GROUP-HEADER", group.cell, "level1",
                          f"“{group.name}”标注 {format_number(group.declared_weight)} 分，但其下各行分值合计 {format_number(have)}。"
                          "请修改标注或各行分值。")
