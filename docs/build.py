@@ -34,27 +34,27 @@ def _cell(text: str) -> str:
 
 
 def commands_block() -> str:
-    import click
     import typer.main
 
     from perfeval_xlsx.cli import app
 
     root = typer.main.get_command(app)
-    ctx = click.Context(root, info_name="perfeval")
+    context = type(root.make_context("perfeval", ["--help"], resilient_parsing=True))
+    ctx = context(root, info_name="perfeval")
     out: list[str] = []
     for name in root.list_commands(ctx):
         cmd = root.get_command(ctx, name)
-        sub = click.Context(cmd, info_name=name, parent=ctx)
-        usage = " ".join(cmd.collect_usage_pieces(sub))
+        sub = context(cmd, info_name=name, parent=ctx)
+        usage = re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), " ".join(cmd.collect_usage_pieces(sub)))
         summary = (cmd.help or "").strip().split("\n\n")[0].replace("\n", "")
         out.append(f"#### `perfeval {name} {usage}`\n\n{summary}\n")
         rows = []
         for param in cmd.get_params(sub):
             if param.name == "help":
                 continue
-            record = param.get_help_record(sub) if isinstance(param, click.Option) else None
+            record = param.get_help_record(sub) if param.param_type_name == "option" else None
             if record is None:  # an argument
-                names = f"`{param.human_readable_name}`"
+                names = f"`{param.make_metavar(sub) if hasattr(param, 'make_metavar') else param.name}`"
                 help_text = getattr(param, "help", "") or ""
             else:
                 names = f"`{record[0]}`"
@@ -140,7 +140,7 @@ def profile_block() -> str:
 def findings_block() -> str:
     from perfeval_xlsx.rules.findings import catalogue_markdown
 
-    return catalogue_markdown().rstrip("\n") + "\n"
+    return catalogue_markdown(with_scope=True).rstrip("\n") + "\n"
 
 
 # --------------------------------------------------------------------------- files

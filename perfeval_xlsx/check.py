@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.reading.safety import FileProblem
+from perfeval_xlsx.result import empty_project
+from perfeval_xlsx.vocab import UNREADABLE
 from perfeval_xlsx.rules.findings import Finding, finding, status_of
 from perfeval_xlsx.rules.profile import DEFAULT_PROFILE, FORM_PROFILES, Profile, load_profile
 
@@ -39,7 +41,6 @@ class CheckResult:
         return out
 
 
-EMPTY_PROJECT = {"name": None, "department": None, "unit": None, "year": None}
 
 
 def resolve_profile(profile: str | Path | Profile | None, form_kind: str) -> Profile:
@@ -65,7 +66,7 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
         wb, form = load_form(path, keep_vba=path.suffix.lower() == ".xlsm")
     except FileProblem as problem:
         f = finding(problem.code, "", "", "file", path.name, problem.message)
-        return CheckResult(str(path), "unreadable", dict(EMPTY_PROJECT), [f])
+        return CheckResult(str(path), UNREADABLE, empty_project(), [f])
     prof = resolve_profile(profile, form.kind)
     validated = validate(form, prof)
     scored = score_form(validated)

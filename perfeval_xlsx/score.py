@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.check import CheckResult, check_file, score_summary
+from perfeval_xlsx.result import FileResult
+from perfeval_xlsx.vocab import UNREADABLE
 from perfeval_xlsx.rules.findings import finding
 from perfeval_xlsx.rules.profile import Profile
 
@@ -20,16 +22,22 @@ class ScoreOutcome:
     result: CheckResult
     output: Path | None
 
+    def file_result(self) -> FileResult:
+        """The one per-file record every later stage reads (batch cache, roll-up, mail, --json)."""
+        r = self.result
+        scores = score_summary(r)
+        ex = r.validated.execution if r.validated is not None else None
+        return FileResult(
+            file=r.file, status=r.status, project=dict(r.project), findings=tuple(f.to_dict() for f in r.findings),
+            execution_rate=scores["execution_rate"], execution_score=scores["execution_score"],
+            total=scores["total"], grade=scores["grade"], indicators=tuple(scores["indicators"]),
+            budget=ex.budget if ex is not None else None, spent=ex.spent if ex is not None else None,
+            profile=r.profile or None, output=str(self.output) if self.output is not None else None,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The per-file object of `perfeval score --json` (check's object plus scores)."""
-        out = self.result.to_dict()
-        out.update(score_summary(self.result))
-        ex = self.result.validated.execution if self.result.validated is not None else None
-        out["budget"] = ex.budget if ex is not None else None
-        out["spent"] = ex.spent if ex is not None else None
-        out["profile"] = self.result.profile or None
-        out["output"] = str(self.output) if self.output is not None else None
-        return out
+        return self.file_result().to_dict()
 
 
 def output_path(source: Path, out_dir: Path | None) -> Path:
@@ -44,7 +52,7 @@ def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str
 
     source = Path(path)
     result = check_file(source, profile, keep_workbook=True)
-    if result.status == "unreadable":
+    if result.status == UNREADABLE:
         return ScoreOutcome(result, None)
     target = output_path(source, Path(out_dir) if out_dir is not None else None)
     if target.resolve() == source.resolve():
@@ -54,7 +62,7 @@ def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str
     except OSError as exc:
         result.findings.append(finding("E-FILE-IO", "", "", "file", str(target),
                                        f"评分结果无法写入“{target}”：{exc.strerror or exc}。请检查输出文件夹是否可写、文件是否正在 Excel/WPS 中打开。"))
-        result.status = "unreadable"
+        result.status = UNREADABLE
         return ScoreOutcome(result, None)
     finally:
         result.workbook = None  # free it: a batch must not hold workbooks

@@ -21,12 +21,58 @@ SEED000 = SAMPLES / "2021_新疆工商联_项目支出（自评表）.xlsx"
 BASE = SAMPLES / "2024_乌鲁木齐市工商联_非公有制党建工作经费（自评表）.xlsx"
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `perfeval` as a user would (python -m, so it works in any virtual environment)."""
-    return subprocess.run(
-        [sys.executable, "-m", "perfeval_xlsx", *args],
-        cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120,
-    )
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, stdin: str = "",
+            process: bool = False) -> subprocess.CompletedProcess:
+    """Run `perfeval ARGS` and return what a user sees: exit code, stdout, stderr.
+
+    In-process by default (the CLI's own entry point, `perfeval_xlsx.cli.main`, with argv, cwd,
+    environment and the standard streams swapped for the call): a subprocess costs the interpreter
+    and import start-up of every call. `process=True` runs `python -m perfeval_xlsx` instead, for
+    what only a real process shows (start-up, signals). `env` values of None unset a variable.
+    An exception that escapes `main` is shown as a traceback on stderr with exit code 1, as Python
+    itself would, so tests that forbid tracebacks see them either way.
+    """
+    if process:
+        environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+        return subprocess.run([sys.executable, "-m", "perfeval_xlsx", *args], cwd=cwd, capture_output=True,
+                              text=True, env=environ, stdin=subprocess.DEVNULL, timeout=120)
+    import contextlib
+    import io
+    import traceback
+
+    from perfeval_xlsx import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = {k: os.environ.get(k) for k in (env or {})}
+    saved_argv, saved_cwd, saved_stdin = sys.argv, os.getcwd(), sys.stdin
+    code = 0
+    try:
+        for k, v in (env or {}).items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        sys.argv = ["perfeval", *args]
+        sys.stdin = io.StringIO(stdin)
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:  # noqa: BLE001 - shown as the interpreter would
+                traceback.print_exc(file=err)
+                code = 1
+    finally:
+        os.chdir(saved_cwd)
+        sys.argv, sys.stdin = saved_argv, saved_stdin
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess(["perfeval", *args], code, out.getvalue(), err.getvalue())
 
 
 def sheet_snapshot(path: Path) -> dict:

@@ -452,7 +452,12 @@ def test_ctrl_c_stops_the_batch_cleanly_and_keeps_the_work_done(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
-        while not list(out.glob("*_评分.xlsx")) and proc.poll() is None and time.monotonic() < deadline:
+        # a scored copy on disk does not mean its result reached the parent: wait until the
+        # parent has recorded one (the cache being written holds one entry per line, flushed)
+        def recorded() -> bool:
+            return any(b'\n"' in p.read_bytes() for p in out.glob(".perfeval-cache-*.tmp"))
+
+        while not recorded() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import socket
 import ssl
@@ -22,6 +21,8 @@ from urllib.parse import unquote
 
 import openpyxl
 import pytest
+
+from .conftest import run_cli
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 aiosmtpd_smtp = pytest.importorskip("aiosmtpd.smtp")
@@ -119,13 +120,7 @@ def log_lines(box: Path) -> list[dict]:
 
 def mail_cli(*args: str, cwd: Path | None = None, password: str | None = None) -> subprocess.CompletedProcess:
     """`perfeval mail ...` with no terminal on stdin (a password prompt must never hang a test)."""
-    env = {k: v for k, v in os.environ.items() if k != "PERFEVAL_SMTP_PASSWORD"}
-    if password is not None:
-        env["PERFEVAL_SMTP_PASSWORD"] = password
-    return subprocess.run(
-        [sys.executable, "-m", "perfeval_xlsx", "mail", *args],
-        cwd=cwd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60,
-    )
+    return run_cli("mail", *args, cwd=cwd, env={"PERFEVAL_SMTP_PASSWORD": password})
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, *words: str) -> None:

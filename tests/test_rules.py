@@ -308,7 +308,7 @@ def test_seed001_scores_every_row_as_the_report():
 
 
 def _profile_dict() -> dict:
-    import tomllib
+    from perfeval_xlsx.rules.profile import tomllib  # tomli on Python 3.10
 
     from perfeval_xlsx.rules.profile import PROFILE_DIR
 

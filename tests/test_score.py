@@ -178,7 +178,7 @@ def test_shipped_profiles():
     ({"colour": "red"}, "colour"),
 ])
 def test_bad_profile_names_the_field(change, field):
-    import tomllib
+    from perfeval_xlsx.rules.profile import tomllib  # tomli on Python 3.10
 
     from perfeval_xlsx.rules.profile import PROFILE_DIR
 

@@ -11,12 +11,13 @@ from typing import Any, Iterator
 
 from perfeval_xlsx import __version__
 from perfeval_xlsx.output.atomic import new_temp_file
+from perfeval_xlsx.rules.findings import FILE, codes_of_scope
 
 CACHE_FORMAT = 1
 
 #: the unreadable codes that depend on the file's content only: such a result may be reused
 #: while the content is unchanged (an I/O failure or a crash is tried again on the next run)
-CONTENT_CODES = {"E-FILE-FORMAT", "E-FILE-CORRUPT", "E-FILE-ENCRYPTED", "E-FILE-UNSAFE", "E-NO-FORM", "E-MANY-FORMS"}
+CONTENT_CODES = codes_of_scope(FILE)
 
 
 def file_sha256(path: Path) -> str:
@@ -88,6 +89,7 @@ class _CacheWriter:
         self.fh.write(line[0].encode("utf-8"))
         offset = self.fh.tell()
         self.fh.write(line[1:].encode("utf-8"))
+        self.fh.flush()  # on disk as it arrives: what a crash or Ctrl-C leaves is what was recorded
         return offset
 
     def finish(self, target: Path) -> None:

@@ -46,7 +46,7 @@ def _score_job(source: str, out_dir: str) -> dict[str, Any]:
         from perfeval_xlsx.score import score_file
 
         result = score_file(path, Path(out_dir), _WORKER_PROFILE).to_dict()
-        json.dumps(result, ensure_ascii=False)  # it must travel and be cached as JSON
+        json.dumps(result, ensure_ascii=False, allow_nan=False)  # it travels and is cached as strict JSON
         return result
     except MemoryError:
         return failed_result(path, "文件过大或结构异常，评分时内存不足，未能评分。请检查该文件（如有大量空行、图片），"

@@ -9,8 +9,7 @@ from typing import Any, Iterator
 
 from perfeval_xlsx.batch.cache import _read_entry
 from perfeval_xlsx.batch.discover import Skipped
-from perfeval_xlsx.check import EMPTY_PROJECT
-from perfeval_xlsx.rules.findings import finding
+from perfeval_xlsx.result import FileResult
 from perfeval_xlsx.vocab import STATUSES
 from perfeval_xlsx.vocab import exit_code
 
@@ -83,28 +82,23 @@ def _display_dict(result: dict[str, Any], summary: FileSummary, inbox: Path, out
 
 def failed_result(path: Path, message: str, code: str = "E-FILE-CORRUPT") -> dict[str, Any]:
     """The per-file dict of a file that could not be scored at all."""
-    f = finding(code, "", "", "file", path.name, message)
-    return {"file": str(path), "status": "unreadable", "project": dict(EMPTY_PROJECT),
-            "findings": [f.to_dict()], "execution_rate": None, "execution_score": None, "total": None,
-            "grade": None, "indicators": [], "budget": None, "spent": None, "profile": None, "output": None}
+    return FileResult.failed(path, code, message).to_dict()
 
 
-def _summarize(key: str, rel: str, result: dict[str, Any], outbox: Path, cached: bool) -> FileSummary:
-    findings = result.get("findings") or []
-    errors = [f for f in findings if f.get("severity") == "error"]
-    output = result.get("output")
+def _summarize(key: str, rel: str, data: dict[str, Any], outbox: Path, cached: bool) -> FileSummary:
+    result = FileResult.from_dict(data)
+    output = result.output
     if output is not None:
         out = Path(output)
         try:
             output = out.resolve().relative_to(outbox.resolve()).as_posix()
         except ValueError:
             output = out.as_posix()
-    project = {k: (result.get("project") or {}).get(k) for k in EMPTY_PROJECT}
     return FileSummary(
-        key=key, file=rel, status=result.get("status", "unreadable"), project=project,
-        total=result.get("total"), grade=result.get("grade"), execution_rate=result.get("execution_rate"),
-        errors=len(errors), warnings=sum(1 for f in findings if f.get("severity") == "warning"),
-        output=output, reason=errors[0].get("message", "") if errors else "", cached=cached,
+        key=key, file=rel, status=result.status, project=result.project,
+        total=result.total, grade=result.grade, execution_rate=result.execution_rate,
+        errors=len(result.errors), warnings=len(result.warnings),
+        output=output, reason=result.first_error, cached=cached,
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.errors import MailError
-from perfeval_xlsx.numbers import as_float
+from perfeval_xlsx.result import FileResult
 from perfeval_xlsx.vocab import BATCH_FILE, STATUSES
 
 
@@ -107,17 +107,18 @@ def load_batch(outbox: str | Path) -> Batch:
         findings = entry.get("findings") or []
         if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
             raise missing(f"“{where}.findings”（问题列表）")
-        year = project.get("year")
+        result = FileResult.from_dict(entry)
+        year = result.project.get("year")
         try:
             year = int(year) if year not in (None, "") else None
         except (TypeError, ValueError):
             year = None
         projects.append(Project(
-            file=entry["file"], output=output, status=status,
-            name=_text(project.get("name")), department=_text(project.get("department")),
-            unit=_text(project.get("unit")), year=year, findings=tuple(findings),
-            execution_rate=as_float(entry.get("execution_rate")), execution_score=as_float(entry.get("execution_score")),
-            total=as_float(entry.get("total")), grade=_text(entry.get("grade")) or None,
+            file=result.file, output=result.output, status=result.status,
+            name=_text(result.project.get("name")), department=_text(result.project.get("department")),
+            unit=_text(result.project.get("unit")), year=year, findings=result.findings,
+            execution_rate=result.execution_rate, execution_score=result.execution_score,
+            total=result.total, grade=_text(result.grade) or None,
         ))
     summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
     return Batch(

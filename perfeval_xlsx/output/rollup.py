@@ -31,8 +31,11 @@ from perfeval_xlsx.numbers import as_float
 from perfeval_xlsx.output.atomic import new_temp_file
 from perfeval_xlsx.output.textfit import LINE_HEIGHT, lines_needed, text_width
 from perfeval_xlsx.rules.findings import CATALOGUE, SEVERITY_LABEL
-from perfeval_xlsx.vocab import (FONT, GRADES, OK, PROVISIONAL, ROLLUP_CHARTS, ROLLUP_DETAIL, ROLLUP_ISSUES, ROLLUP_SKIPPED,
-                                  ROLLUP_SUMMARY, STATUS_LABEL, UNREADABLE, WARNINGS, ERRORS)
+from perfeval_xlsx.result import FileResult
+from perfeval_xlsx.vocab import (
+    ERRORS, FONT, GRADES, OK, PROVISIONAL, ROLLUP_CHARTS, ROLLUP_DETAIL, ROLLUP_ISSUES, ROLLUP_SKIPPED, ROLLUP_SUMMARY,
+    STATUS_LABEL, UNREADABLE, WARNINGS,
+)
 
 # the same texts (file, unit and project names, rule wordings) come back on many rows
 _width = lru_cache(maxsize=8192)(text_width)
@@ -276,15 +279,15 @@ def write_rollup(
         stats = _Stats()
 
         for d in files:
-            source = _source_name(d.get("file"), base)
-            project = d.get("project") or {}
+            r = FileResult.from_dict(d)
+            source = _source_name(r.file, base)
+            project = r.project
             name = _text(project.get("name"))
-            findings = d.get("findings") or []
-            errors = sum(1 for x in findings if x.get("severity") == "error")
-            warnings = sum(1 for x in findings if x.get("severity") == "warning")
-            status = d.get("status") or UNREADABLE
-            rate = as_float(d.get("execution_rate"))
-            output = d.get("output")
+            findings = r.findings
+            errors, warnings = len(r.errors), len(r.warnings)
+            status = r.status
+            rate = r.execution_rate
+            output = r.output
             link = None
             if output:
                 out = Path(output)
@@ -292,10 +295,10 @@ def write_rollup(
                 link = (target, out.name)
             summary.add([
                 project.get("department"), project.get("unit"), name, project.get("year"),
-                d.get("budget"), d.get("spent"), None if rate is None else rate / 100, d.get("total"),
-                d.get("grade"), errors, warnings, STATUS_LABEL.get(status, status), source, link,
+                r.budget, r.spent, None if rate is None else rate / 100, r.total,
+                r.grade, errors, warnings, STATUS_LABEL.get(status, status), source, link,
             ])
-            for ind in d.get("indicators") or []:
+            for ind in r.indicators:
                 detail.add([
                     source, project.get("unit"), name, ind.get("level1"), ind.get("level2"), ind.get("level3"),
                     ind.get("operator"), ind.get("target"), ind.get("actual"), ind.get("unit"),
@@ -306,7 +309,7 @@ def write_rollup(
                 spill = spills.get(x.get("severity"), spills["info"])
                 spill.write(json.dumps([source, name, x.get("sheet"), x.get("cell"), x.get("code"),
                                         x.get("message"), x.get("severity")], ensure_ascii=False) + "\n")
-            stats.add(status, d.get("grade"), as_float(d.get("total")), rate, name or Path(source).stem,
+            stats.add(status, r.grade, r.total, rate, name or Path(source).stem,
                       _text(project.get("unit")))
 
         for severity, spill in spills.items():

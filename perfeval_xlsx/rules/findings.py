@@ -15,23 +15,28 @@ ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}
 SEVERITY_LABEL = {ERROR: "错误", WARNING: "预警", INFO: "提示"}
 
+#: what a finding is about: the file as a whole, decided by its bytes alone (the same bytes always
+#: give it, so a batch may reuse the result); opening the file (may pass on the next try); a cell
+FILE, IO, FORM = "file", "io", "form"
+
 
 @dataclass(frozen=True)
 class Rule:
     code: str
     severity: str
     title: str  # Chinese, short: shown in 问题清单 and the console
+    scope: str = FORM
 
 
 CATALOGUE: dict[str, Rule] = {r.code: r for r in (
     # -- the file itself ---------------------------------------------------------------
-    Rule("E-FILE-FORMAT", ERROR, "不是 .xlsx 工作簿"),
-    Rule("E-FILE-CORRUPT", ERROR, "文件为空、不完整或已损坏"),
-    Rule("E-FILE-ENCRYPTED", ERROR, "工作簿设有打开密码"),
-    Rule("E-FILE-UNSAFE", ERROR, "文件结构异常，已拒绝读取"),
-    Rule("E-FILE-IO", ERROR, "文件无法打开"),
-    Rule("E-NO-FORM", ERROR, "找不到自评表"),
-    Rule("E-MANY-FORMS", ERROR, "多个工作表都像自评表"),
+    Rule("E-FILE-FORMAT", ERROR, "不是 .xlsx 工作簿", FILE),
+    Rule("E-FILE-CORRUPT", ERROR, "文件为空、不完整或已损坏", FILE),
+    Rule("E-FILE-ENCRYPTED", ERROR, "工作簿设有打开密码", FILE),
+    Rule("E-FILE-UNSAFE", ERROR, "文件结构异常，已拒绝读取", FILE),
+    Rule("E-FILE-IO", ERROR, "文件无法打开", IO),
+    Rule("E-NO-FORM", ERROR, "找不到自评表", FILE),
+    Rule("E-MANY-FORMS", ERROR, "多个工作表都像自评表", FILE),
     # -- header and funds --------------------------------------------------------------
     Rule("E-HEADER-MISSING", ERROR, "表头必填项未填"),
     Rule("W-YEAR-MISSING", WARNING, "未填写年度"),
@@ -134,8 +139,16 @@ def status_of(findings: list[Finding], readable: bool = True) -> str:
     return "ok"
 
 
-def catalogue_markdown() -> str:
+def codes_of_scope(scope: str) -> frozenset[str]:
+    return frozenset(code for code, rule in CATALOGUE.items() if rule.scope == scope)
+
+
+def catalogue_markdown(with_scope: bool = False) -> str:
     """The catalogue as a Markdown table (README reference)."""
+    if with_scope:
+        rows = ["| 代码 | 级别 | 范围 | 含义 |", "| --- | --- | --- | --- |"]
+        rows += [f"| `{r.code}` | {SEVERITY_LABEL[r.severity]} | {r.scope} | {r.title} |" for r in CATALOGUE.values()]
+        return "\n".join(rows)
     rows = ["| code | severity | 含义 |", "| --- | --- | --- |"]
     rows += [f"| `{r.code}` | {r.severity} | {r.title} |" for r in CATALOGUE.values()]
     return "\n".join(rows)
