@@ -101,8 +101,11 @@ def print_batch_report(result, console=None) -> None:
         if f.cached:
             line += "  [dim]（未改动，沿用上次结果）[/]"
         console.print(line)
+    from perfeval_xlsx.batch.discover import SUBFOLDER_REASON
+
     for s in result.skipped:
-        console.print(f"[yellow]已跳过[/]  {escape(s.file)}  {escape(s.reason)}")
+        hint = "如需一并处理，请加 --recursive。" if s.reason == SUBFOLDER_REASON else ""
+        console.print(f"[yellow]已跳过[/]  {escape(s.file)}  {escape(s.reason)}{hint}")
     s = result.summary
     if result.rollup is not None:
         console.print(f"\n汇总表：{escape(str(result.rollup))}")

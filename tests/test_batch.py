@@ -1,6 +1,6 @@
 """`perfeval batch`: a folder of forms in, scored copies, one roll-up and perfeval-batch.json out.
 
-The big batch (the samples, good and broken, a corrupt file and 200 generated forms) is run once
+The big batch (the samples, good and broken, a corrupt file and 40 generated forms) is run once
 per module through the command line, twice (the second run must skip everything); the other
 tests build small folders of their own. Expected values are written here by hand: the sample
 README's figures, the manifest's findings, and the generated forms' totals (100 − 0.15 per
@@ -39,7 +39,7 @@ from .conftest import BASE, SAMPLES, SEED000, SEED001, convert_to_pdf, run_cli
 BASE_DEFINITION = SAMPLES / "definitions" / "broken" / "_base.toml"
 MANIFEST = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
 BROKEN = sorted((SAMPLES / "broken").glob("*.xlsx"))
-GENERATED = 200
+GENERATED = 40  # with the 10 others: 50 projects, more than the 30 a ranking chart shows
 SUMMARY_HEADERS = ["主管部门", "实施单位", "项目名称", "年度", "全年预算数（万元）", "全年执行数（万元）", "执行率", "总分",
                    "等级", "错误数", "警告数", "状态", "源文件", "评分副本"]
 
@@ -196,10 +196,10 @@ def test_json_summary_and_exit_code(big):
     assert big.first.returncode == 2  # one file cannot be read
     assert big.first.stderr == ""  # not a terminal: no progress bar; nothing but JSON on stdout
     assert set(big.data) >= {"files", "summary", "rollup"}
-    # hand-counted: 2 clean samples + 200 generated; seed 000 and two broken files warn; four broken
+    # hand-counted: 2 clean samples + 40 generated; seed 000 and two broken files warn; four broken
     # files have errors; one file is cut short; 说明.txt and 旧格式.xls are skipped
     assert {k: big.data["summary"][k] for k in ("total", "ok", "warnings", "errors", "unreadable", "skipped")} == \
-        {"total": 210, "ok": 202, "warnings": 3, "errors": 4, "unreadable": 1, "skipped": 2}
+        {"total": 50, "ok": 42, "warnings": 3, "errors": 4, "unreadable": 1, "skipped": 2}
     assert Path(big.data["rollup"]).name.startswith("汇总_") and Path(big.data["rollup"]).is_file()
     for d in big.data["files"]:
         assert set(d) >= {"file", "status", "project", "findings", "execution_rate", "execution_score", "total",
@@ -214,12 +214,12 @@ def test_json_summary_and_exit_code(big):
 
 def test_second_run_skips_everything_unchanged(big):
     assert big.second.returncode == 2
-    assert big.second.stdout.count("（未改动，沿用上次结果）") == 210  # one per file
-    assert "其中 210 个未改动" in big.second.stdout
+    assert big.second.stdout.count("（未改动，沿用上次结果）") == 50  # one per file
+    assert "其中 50 个未改动" in big.second.stdout
     assert {p: p.stat().st_mtime_ns for p in big.out.rglob("*_评分.xlsx")} == big.copies  # not rewritten
     second_rollup = rollup_of(big.out)
     assert second_rollup != big.first_rollup and big.first_rollup.exists()  # a new roll-up, the old one kept
-    assert len(read_table(second_rollup, "项目汇总")) == 210
+    assert len(read_table(second_rollup, "项目汇总")) == 50
 
 
 def test_inputs_are_never_modified(big):
@@ -229,9 +229,9 @@ def test_inputs_are_never_modified(big):
 
 def test_batch_json_loads_with_mail(big):
     batch = load_batch(big.out)
-    assert len(batch.projects) == 210
+    assert len(batch.projects) == 50
     assert (big.out / batch.rollup).is_file() and batch.rollup.startswith("汇总_")
-    assert batch.summary["total"] == 210
+    assert batch.summary["total"] == 50
     statuses = {p.file.replace("\\", "/").split("收件箱/")[-1]: p.status for p in batch.projects}
     assert statuses["损坏的表.xlsx"] == "unreadable" and statuses["broken/自评得分超过分值.xlsx"] == "errors"
     assert all((big.out / p.output).is_file() for p in batch.projects if p.output)
@@ -240,7 +240,7 @@ def test_batch_json_loads_with_mail(big):
 def test_cache_is_json_with_the_content_hashes(big):
     cache = json.loads((big.out / CACHE_FILE).read_text(encoding="utf-8"))
     entries = cache["entries"]
-    assert len(entries) == 210
+    assert len(entries) == 50
     for name, entry in entries.items():
         assert entry["sha256"] == sha256(Path(name))
 
@@ -275,7 +275,7 @@ def test_rollup_layout_formats_and_chart_data(big):
     assert charts["无法计算（资金数据有误）"] == 1  # 金额单元格填了文字: the amount is text
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
-        assert len([n for n in names if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]) == 4  # 210 > 30: top and bottom 15
+        assert len([n for n in names if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]) == 4  # 50 > 30: top and bottom 15
         sheets = "".join(z.read(n).decode("utf-8") for n in names if n.startswith("xl/worksheets/sheet"))
         assert "<f>" not in sheets
 
@@ -438,7 +438,9 @@ def test_discovery_without_recursive_reports_subfolders(tmp_path):
     shutil.copy(BASE, tmp_path / "b.xlsx")
     flat = discover(tmp_path, tmp_path / "out")
     assert [p.name for p in flat.files] == ["b.xlsx"]
-    assert [(s.file, "--recursive" in s.reason) for s in flat.skipped] == [("sub/", True)]
+    assert [(s.file, s.reason) for s in flat.skipped] == [("sub/", "这是子文件夹，其中的文件未处理（未选择包括子文件夹）。")]
+    shown = run_cli("batch", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert "已跳过  sub/  这是子文件夹，其中的文件未处理（未选择包括子文件夹）。如需一并处理，请加 --recursive。" in shown.stdout
     deep = discover(tmp_path, tmp_path / "out", recursive=True)
     assert [p.relative_to(tmp_path).as_posix() for p in deep.files] == ["b.xlsx", "sub/a.xlsx"]
 

@@ -41,7 +41,7 @@ SKIP_REASONS = {
 
 OTHER_REASON = "不是 Excel 工作簿（.xlsx/.xlsm），未处理。自评表请保存为 .xlsx 后放入文件夹。"
 
-SUBFOLDER_REASON = "这是子文件夹，其中的文件未处理。如需一并处理，请加 --recursive。"
+SUBFOLDER_REASON = "这是子文件夹，其中的文件未处理（未选择包括子文件夹）。"
 
 SYSTEM_FILES = {"thumbs.db", "desktop.ini", ".ds_store", "ehthumbs.db"}
 
