@@ -233,7 +233,8 @@ MEASURE = """
 import resource, subprocess, sys, time
 t = time.perf_counter()
 r = subprocess.run([sys.executable, "-m", "perfeval_xlsx", "check", "--json", sys.argv[1]], capture_output=True, text=True)
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(time.perf_counter() - t, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, r.returncode)
 print(r.stdout)
 """
 
@@ -243,9 +244,11 @@ def test_hostile_files_are_refused_within_5s_and_200mb(tmp_path, make, code):
     path = make(tmp_path)
     out = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, timeout=60)
     first, _, rest = out.stdout.partition("\n")
-    seconds, max_rss_kb, returncode = first.split()
+    seconds, cpu_seconds, max_rss_kb, returncode = first.split()
     assert int(returncode) == 2
-    assert float(seconds) < 5.0
+    # the work done is the CPU time (start-up included); the wall time also counts what other
+    # processes on a busy machine take, so it only guards against a hang
+    assert float(cpu_seconds) < 5.0 and float(seconds) < 30.0
     assert int(max_rss_kb) < 200 * 1024
     report = json.loads(rest)
     assert report[0]["status"] == "unreadable" and report[0]["findings"][0]["code"] == code
