@@ -6,10 +6,13 @@ A file that cannot be read yields one finding and status `unreadable`, not an ex
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perfeval_xlsx.reading.files import NOT_REGULAR, is_regular
 from perfeval_xlsx.reading.safety import FileProblem
 from perfeval_xlsx.result import empty_project
 from perfeval_xlsx.vocab import UNREADABLE
@@ -43,6 +46,15 @@ class CheckResult:
 
 
 
+CORRUPT_MESSAGE = "文件已损坏（压缩数据或内容不完整），无法读取。请在 Excel/WPS 中打开并另存为新文件后重新提交。"
+TOO_BIG_MESSAGE = "文件过大或结构异常，读取时内存不足，未能读取。请删除多余的空行、图片后重新保存再提交。"
+
+
+def internal_message(exc: BaseException) -> str:
+    return (f"读取或评分这份表时程序内部出错（{type(exc).__name__}），这不是表的填写问题。"
+            "请把这份表发给技术支持；其他表不受影响。")
+
+
 def resolve_profile(profile: str | Path | Profile | None, form_kind: str) -> Profile:
     """`None` (auto): the profile of the form's kind — mof-2020, or framework-70 for the
     common-framework form."""
@@ -62,14 +74,29 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
     from perfeval_xlsx.rules.validate import validate
 
     path = Path(path)
+
+    def unreadable(code: str, message: str) -> CheckResult:
+        f = finding(code, "", "", "file", path.name, message)
+        return CheckResult(str(path), UNREADABLE, empty_project(), [f])
+
     try:
+        if path.exists() and not is_regular(path):
+            raise FileProblem("E-FILE-FORMAT", NOT_REGULAR)  # a FIFO would block the reader
         wb, form = load_form(path, keep_vba=path.suffix.lower() == ".xlsm")
     except FileProblem as problem:
-        f = finding(problem.code, "", "", "file", path.name, problem.message)
-        return CheckResult(str(path), UNREADABLE, empty_project(), [f])
+        return unreadable(problem.code, problem.message)
+    except (zlib.error, zipfile.BadZipFile, EOFError, OverflowError):
+        return unreadable("E-FILE-CORRUPT", CORRUPT_MESSAGE)
+    except MemoryError:
+        return unreadable("E-FILE-UNSAFE", TOO_BIG_MESSAGE)
+    except Exception as exc:  # noqa: BLE001 - our mistake, not the unit's: said as such, never a traceback
+        return unreadable("E-INTERNAL", internal_message(exc))
     prof = resolve_profile(profile, form.kind)
-    validated = validate(form, prof)
-    scored = score_form(validated)
+    try:
+        validated = validate(form, prof)
+        scored = score_form(validated)
+    except Exception as exc:  # noqa: BLE001
+        return unreadable("E-INTERNAL", internal_message(exc))
     return CheckResult(str(path), status_of(scored.findings), form.project, scored.findings,
                        profile=prof.name, form=form, validated=validated, score=scored,
                        workbook=wb if keep_workbook else None)

@@ -99,9 +99,10 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 
 def _exit_code(results) -> int:
-    from perfeval_xlsx.vocab import exit_code
+    from perfeval_xlsx.vocab import INTERNAL_CODE, exit_code
 
-    return exit_code(r.status for r in results)
+    internal = any(f.code == INTERNAL_CODE for r in results for f in r.findings)
+    return exit_code((r.status for r in results), internal)
 
 
 PROFILE_HELP = "评分规则：auto（按表样自动选择，默认）、mof-2020、framework-70，或 .toml 文件路径。"
@@ -132,7 +133,9 @@ def check(
     if as_json:
         import json
 
-        typer.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        from perfeval_xlsx.result import json_safe
+
+        typer.echo(json.dumps(json_safe([r.to_dict() for r in results]), ensure_ascii=False, indent=2, allow_nan=False))
     else:
         print_check_results(results)
     raise typer.Exit(_exit_code(results))
@@ -169,7 +172,7 @@ def score(
     if as_json:
         import json
 
-        typer.echo(json.dumps([o.to_dict() for o in outcomes], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([o.to_dict() for o in outcomes], ensure_ascii=False, indent=2, allow_nan=False))
     else:
         print_score_results(outcomes)
     raise typer.Exit(_exit_code([o.result for o in outcomes]))
@@ -405,6 +408,9 @@ def _kind(exc: BaseException) -> str:
 
 def main() -> None:
     """Entry point: usage errors are reported in Chinese with exit code 2."""
+    # "Exception ignored in ZipFile.__del__ …" (a full disk while a zip closes) is English noise:
+    # the failure itself is reported where it happened
+    sys.unraisablehook = lambda unraisable: None
     try:
         result = app(standalone_mode=False)
     except Exception as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 from perfeval_xlsx.check import CheckResult, check_file, score_summary
 from perfeval_xlsx.result import FileResult
-from perfeval_xlsx.vocab import UNREADABLE
+from perfeval_xlsx.vocab import INTERNAL_CODE, UNREADABLE
 from perfeval_xlsx.rules.findings import finding
 from perfeval_xlsx.rules.profile import Profile
 
@@ -62,6 +62,13 @@ def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str
     except OSError as exc:
         result.findings.append(finding("E-FILE-IO", "", "", "file", str(target),
                                        f"评分结果无法写入“{target}”：{exc.strerror or exc}。请检查输出文件夹是否可写、文件是否正在 Excel/WPS 中打开。"))
+        result.status = UNREADABLE
+        return ScoreOutcome(result, None)
+    except Exception as exc:  # noqa: BLE001 - a layout the writer does not handle: said, never a traceback
+        from perfeval_xlsx.check import internal_message
+
+        result.findings.append(finding(INTERNAL_CODE, "", "", "file", source.name,
+                                       "评分副本未能生成：" + internal_message(exc)))
         result.status = UNREADABLE
         return ScoreOutcome(result, None)
     finally:

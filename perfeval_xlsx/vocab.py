@@ -17,10 +17,18 @@ STATUSES: tuple[str, ...] = (OK, WARNINGS, ERRORS, UNREADABLE)
 STATUS_LABEL: dict[str, str] = {OK: "通过", WARNINGS: "有预警", ERRORS: "有错误", UNREADABLE: "无法读取"}
 
 
-def exit_code(statuses) -> int:
-    """0 all clean (warnings allowed), 1 some file has errors, 2 some file could not be read."""
+#: exit codes of check, score and batch
+EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE, EXIT_INTERNAL = 0, 1, 2, 3
+INTERNAL_CODE = "E-INTERNAL"
+
+
+def exit_code(statuses, internal: bool = False) -> int:
+    """0 all clean (warnings allowed), 1 some file has errors, 2 some file could not be read,
+    3 the program itself failed on some file (not the form's fault)."""
     statuses = set(statuses)
-    return 2 if UNREADABLE in statuses else 1 if ERRORS in statuses else 0
+    if internal:
+        return EXIT_INTERNAL
+    return EXIT_UNREADABLE if UNREADABLE in statuses else EXIT_ERRORS if ERRORS in statuses else EXIT_OK
 
 
 def count_statuses(statuses) -> dict[str, int]:

@@ -21,8 +21,10 @@ CONTENT_CODES = codes_of_scope(FILE)
 
 
 def file_sha256(path: Path) -> str:
+    from perfeval_xlsx.reading.files import open_regular
+
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
@@ -81,18 +83,26 @@ class _CacheWriter:
         self.fh.write(json.dumps({"format": CACHE_FORMAT, "tool": __version__}, ensure_ascii=False)
                       .removesuffix("}").encode("utf-8") + b', "entries": {')
         self.first = True
+        self.broken = False
 
     def add(self, key: str, entry: dict[str, Any]) -> int:
         line = ("\n" if self.first else "\n,") + json.dumps(key, ensure_ascii=False) + ": " + \
             json.dumps(entry, ensure_ascii=False, default=str)
         self.first = False
-        self.fh.write(line[0].encode("utf-8"))
-        offset = self.fh.tell()
-        self.fh.write(line[1:].encode("utf-8"))
-        self.fh.flush()  # on disk as it arrives: what a crash or Ctrl-C leaves is what was recorded
+        try:
+            self.fh.write(line[0].encode("utf-8"))
+            offset = self.fh.tell()
+            self.fh.write(line[1:].encode("utf-8"))
+            self.fh.flush()  # on disk as it arrives: what a crash or Ctrl-C leaves is what was recorded
+        except BaseException:
+            self.broken = True  # a line may be cut short (a full disk): never install this file
+            raise
         return offset
 
     def finish(self, target: Path) -> None:
+        if self.broken:
+            self.abandon()
+            raise OSError("the new cache could not be written completely; the old one is kept")
         self.fh.write(b"\n}}\n")
         self.fh.flush()
         os.fsync(self.fh.fileno())

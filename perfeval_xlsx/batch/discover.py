@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfeval_xlsx.errors import OutboxBusy
+from perfeval_xlsx.reading.files import NOT_REGULAR
 from perfeval_xlsx.vocab import (
     BATCH_FILE,
     CACHE_FILE,
@@ -174,6 +175,8 @@ def discover(inbox: str | Path, outbox: str | Path, recursive: bool = False) -> 
                     skipped.append(Skipped(rel, SYMLINK_REASON))
                 continue
             reason = classify(path, root, out_root)
+            if reason is None and not entry.is_file(follow_symlinks=False):
+                reason = NOT_REGULAR  # a FIFO or device named .xlsx: never opened
             if reason is None:
                 files.append(path)
             elif reason:

@@ -12,18 +12,47 @@ from pathlib import Path
 from typing import Any, Callable
 
 from perfeval_xlsx.batch.result import failed_result
+from perfeval_xlsx.errors import FileProblem
+from perfeval_xlsx.reading.files import read_regular_file
+from perfeval_xlsx.vocab import INTERNAL_CODE
 
 _WORKER_PROFILE: Any = None
 
 
-def _init_worker(profile: Any) -> None:
-    """Runs once in each spawned worker: Ctrl-C is the parent's to handle."""
+#: how often a worker looks whether its parent is still there (a killed parent's workers stop)
+PARENT_CHECK_SECONDS = 0.5
+#: key of the worker's result dict that carries the SHA-256 of the bytes it scored (taken out by
+#: the parent before the result is cached: the cache records the hash of what was really scored)
+SCORED_SHA = "_sha256"
+
+
+def _watch_parent(parent: int) -> None:
+    import threading
+    import time
+
+    def loop() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            if os.getppid() != parent:  # re-parented: the batch that started us is gone
+                from perfeval_xlsx.output.atomic import remove_in_progress
+
+                remove_in_progress()
+                os._exit(1)
+
+    threading.Thread(target=loop, name="perfeval-parent-watch", daemon=True).start()
+
+
+def _init_worker(profile: Any, parent: int | None = None) -> None:
+    """Runs once in each spawned worker: Ctrl-C is the parent's to handle; a worker whose parent
+    dies (kill -9) stops within a second instead of writing on."""
     import signal
     import warnings
 
     global _WORKER_PROFILE
     _WORKER_PROFILE = profile
     warnings.simplefilter("ignore")
+    if parent is not None:
+        _watch_parent(parent)
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         # stopped by the parent (Ctrl-C): remove a scored copy's temporary file, then go
@@ -40,20 +69,38 @@ def _exit_on_term(signum, frame) -> None:
 
 
 def _score_job(source: str, out_dir: str) -> dict[str, Any]:
-    """Score one file in a worker; anything that goes wrong becomes an unreadable result."""
+    """Score one file in a worker; anything that goes wrong becomes an unreadable result.
+
+    The file is read once, and those bytes are what is scored and hashed: a file replaced while
+    the batch runs is never cached under another version's hash."""
     path = Path(source)
     try:
+        import hashlib
+        import tempfile
+
         from perfeval_xlsx.score import score_file
 
-        result = score_file(path, Path(out_dir), _WORKER_PROFILE).to_dict()
+        data = read_regular_file(path)
+        with tempfile.TemporaryDirectory(prefix="perfeval-") as private:
+            copy = Path(private) / path.name  # same name: same messages and scored-copy name
+            copy.write_bytes(data)
+            result = score_file(copy, Path(out_dir), _WORKER_PROFILE).to_dict()
+        result["file"] = str(path)
         json.dumps(result, ensure_ascii=False, allow_nan=False)  # it travels and is cached as strict JSON
+        result[SCORED_SHA] = hashlib.sha256(data).hexdigest()
         return result
+    except FileProblem as problem:
+        return failed_result(path, problem.message, code=problem.code)
+    except OSError as exc:
+        return failed_result(path, f"文件无法读取（{exc.strerror or exc}），未能评分。请检查文件是否仍在、是否正被其他程序占用。",
+                             code="E-FILE-IO")
     except MemoryError:
         return failed_result(path, "文件过大或结构异常，评分时内存不足，未能评分。请检查该文件（如有大量空行、图片），"
                                    "在 Excel/WPS 中删除多余内容并重新保存后再放回文件夹。")
     except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
-        return failed_result(path, f"评分时出现意外错误（{type(exc).__name__}），该文件未能评分。请在 Excel/WPS 中打开并"
-                                   "重新保存为 .xlsx 后再放回文件夹；如仍出现，请把该文件发给技术支持。")
+        from perfeval_xlsx.check import internal_message
+
+        return failed_result(path, internal_message(exc), code=INTERNAL_CODE)
 
 
 CRASH_MESSAGE = ("评分进程在处理该文件时意外退出（文件可能过大或结构异常），未能评分。请在 Excel/WPS 中打开并重新保存为 "
@@ -109,7 +156,7 @@ class Scorer:
             from concurrent.futures import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(self.profile,))
+                                             initializer=_init_worker, initargs=(self.profile, os.getpid()))
             self._size = size
             self._fresh = True
         return self._pool

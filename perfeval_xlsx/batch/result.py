@@ -11,7 +11,7 @@ from perfeval_xlsx.batch.cache import _read_entry
 from perfeval_xlsx.batch.discover import Skipped
 from perfeval_xlsx.result import FileResult
 from perfeval_xlsx.vocab import STATUSES
-from perfeval_xlsx.vocab import exit_code
+from perfeval_xlsx.vocab import INTERNAL_CODE, exit_code
 
 
 @dataclass
@@ -30,6 +30,7 @@ class FileSummary:
     output: str | None  # relative to OUTBOX (posix)
     reason: str  # the first error message (why it cannot be read or scored)
     cached: bool  # unchanged since an earlier run: not scored again
+    internal: bool = False  # the program failed on it (E-INTERNAL), not the form
     offset: int = 0  # where its per-file dict is in the cache file
 
     @property
@@ -59,7 +60,7 @@ class BatchResult:
     @property
     def exit_code(self) -> int:
         """0 all clean (warnings allowed), 1 some files have errors, 2 some could not be read."""
-        return exit_code(f.status for f in self.files)
+        return exit_code((f.status for f in self.files), any(f.internal for f in self.files))
 
     def iter_files(self, relative_output: bool = False) -> Iterator[dict[str, Any]]:
         """The per-file dicts, in file order, read back one at a time from the cache file."""
@@ -99,6 +100,7 @@ def _summarize(key: str, rel: str, data: dict[str, Any], outbox: Path, cached: b
         total=result.total, grade=result.grade, execution_rate=result.execution_rate,
         errors=len(result.errors), warnings=len(result.warnings),
         output=output, reason=result.first_error, cached=cached,
+        internal=any(f.get("code") == INTERNAL_CODE for f in result.findings),
     )
 
 

@@ -18,9 +18,10 @@ from perfeval_xlsx.batch.cache import (
     profile_key,
 )
 from perfeval_xlsx.batch.discover import Discovery, Skipped, discover, outbox_lock
-from perfeval_xlsx.batch.pool import Scorer, _Job
+from perfeval_xlsx.batch.pool import SCORED_SHA, Scorer, _Job
+from perfeval_xlsx.errors import FileProblem
 from perfeval_xlsx.batch.result import BatchResult, FileSummary, _summarize
-from perfeval_xlsx.output.atomic import new_temp_file
+from perfeval_xlsx.output.atomic import new_temp_file, remove_stale_temp_files
 from perfeval_xlsx.vocab import BATCH_FILE, CACHE_FILE
 
 
@@ -61,6 +62,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
     from perfeval_xlsx.score import output_path
 
     inbox, outbox = Path(inbox), Path(outbox)
+    remove_stale_temp_files(outbox)  # left by a run that was killed (we hold OUTBOX's lock)
     disc = discovery or discover(inbox, outbox, recursive)
     root = inbox.resolve()
     pkey = profile_key(profile)
@@ -90,7 +92,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
             continue
         try:
             hashes[key] = file_sha256(Path(key))
-        except OSError:
+        except (OSError, FileProblem):
             hashes[key] = ""  # unreadable now: score it (and say why)
 
     cache_path = outbox / CACHE_FILE
@@ -142,8 +144,11 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
             if result.get("status") == "unreadable" and any(
                     f.get("code") == "E-FILE-IO" for f in result.get("findings", [])):
                 retry = True  # a locked file or an unwritable OUTBOX: try again next time
+            # the hash of the bytes the worker scored, not of what the file held before (it may
+            # have been replaced meanwhile); a worker that read nothing leaves it empty: not reused
+            scored_sha = result.pop(SCORED_SHA, "")
             summary = _summarize(job.key, rel, result, outbox, cached=False)
-            entry = {"sha256": hashes.get(job.key, ""), "profile": pkey, "tool": __version__,
+            entry = {"sha256": scored_sha, "profile": pkey, "tool": __version__,
                      "output": summary.output, "retry": retry, "result": result}
             summary.offset = writer.add(job.key, entry)
             done(summary)

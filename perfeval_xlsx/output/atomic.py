@@ -62,3 +62,20 @@ def write_bytes(target: Path, data: bytes) -> None:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+
+
+TEMP_PATTERN = ".perfeval-*.tmp"  # every temporary file this module and its callers create
+
+
+def remove_stale_temp_files(folder: Path) -> int:
+    """Remove temporary files of ours that a killed run left in `folder` and its subfolders.
+    Call only while holding the folder's batch lock (no other run is writing there)."""
+    removed = 0
+    for tmp in Path(folder).rglob(TEMP_PATTERN):
+        try:
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink()
+                removed += 1
+        except OSError:
+            pass
+    return removed

@@ -37,6 +37,7 @@ CATALOGUE: dict[str, Rule] = {r.code: r for r in (
     Rule("E-FILE-IO", ERROR, "文件无法打开", IO),
     Rule("E-NO-FORM", ERROR, "找不到自评表", FILE),
     Rule("E-MANY-FORMS", ERROR, "多个工作表都像自评表", FILE),
+    Rule("E-INTERNAL", ERROR, "程序内部出错（不是填写问题）", IO),
     # -- header and funds --------------------------------------------------------------
     Rule("E-HEADER-MISSING", ERROR, "表头必填项未填"),
     Rule("W-YEAR-MISSING", WARNING, "未填写年度"),
