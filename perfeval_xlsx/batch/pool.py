@@ -39,13 +39,19 @@ def _exit_on_term(signum, frame) -> None:
     os._exit(1)  # not SystemExit: the pool's worker loop would catch it and carry on
 
 
-def _score_job(source: str, out_dir: str) -> dict[str, Any]:
-    """Score one file in a worker; anything that goes wrong becomes an unreadable result."""
+def _score_job(source: str, out_dir: str, report: Any = None) -> dict[str, Any]:
+    """Score one file in a worker; anything that goes wrong becomes an unreadable result.
+    `report` (a report.Wording): also draft its 自评报告 beside the scored copy."""
     path = Path(source)
     try:
         from perfeval_xlsx.score import score_file
 
-        result = score_file(path, Path(out_dir), _WORKER_PROFILE).to_dict()
+        outcome = score_file(path, Path(out_dir), _WORKER_PROFILE)
+        result = outcome.to_dict()
+        if report is not None:
+            from perfeval_xlsx.report import add_report
+
+            add_report(outcome, result, report)
         json.dumps(result, ensure_ascii=False)  # it must travel and be cached as JSON
         return result
     except MemoryError:

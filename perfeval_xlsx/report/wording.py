@@ -170,7 +170,7 @@ def _merge(base: dict[str, Any], own: dict[str, Any], where: str, source: str) -
     for key, value in own.items():
         dotted = f"{where}.{key}" if where else key
         if key not in base:
-            known = "、".join(k for k in base if not isinstance(base[k], dict)) or "、".join(base)
+            known = "、".join(f"[{k}]" if isinstance(base[k], dict) else k for k in base)
             raise TemplateError(f"报告模板“{source}”：不认识的项目“{dotted}”。请检查拼写（本节可用：{known}）。")
         expected = base[key]
         if isinstance(expected, dict):
