@@ -214,6 +214,8 @@ def report(
     prof = _profile_or_fail(profile)
     wording = _template_or_fail(template)
     from perfeval_xlsx.report import report_file
+    from perfeval_xlsx.rules.findings import ERROR
+    from perfeval_xlsx.vocab import ERRORS
 
     paths = _expand(files)
     if not paths:
@@ -223,11 +225,11 @@ def report(
         outcome = report_file(path, output, prof, wording)
         results.append(outcome.result)
         if outcome.output is None:
-            reason = next((f.message for f in outcome.result.findings if f.severity == "error"), "")
+            reason = next((f.message for f in outcome.result.findings if f.severity == ERROR), "")
             typer.echo(f"未生成 {path.name} 的报告：{reason}", err=True)
             continue
         score = outcome.result.score
-        note = "；自评表有错误，报告首页注明待更正" if outcome.result.status == "errors" else ""
+        note = "；自评表有错误，报告首页注明待更正" if outcome.result.status == ERRORS else ""
         typer.echo(f"已生成 {outcome.output}（总分 {score.total:g} 分，等级 {score.grade}{note}）")
     raise typer.Exit(_exit_code(results))
 

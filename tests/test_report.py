@@ -25,7 +25,7 @@ from perfeval_xlsx.report import load_template, report_file
 from perfeval_xlsx.report.draft import decimal_text
 from perfeval_xlsx.report.wording import render
 
-from .conftest import SAMPLES, SEED000, SEED001, convert_to_pdf, run_cli
+from .conftest import ROOT, SAMPLES, SEED000, SEED001, convert_to_pdf, run_cli
 
 BROKEN = SAMPLES / "broken"
 SCORE_OVER_WEIGHT = BROKEN / "自评得分超过分值.xlsx"  # error: I24 得分 12 > 分值 10
@@ -231,6 +231,17 @@ def test_a_missed_target_without_reason_says_so(tmp_path):
     assert "待更正" not in full_text(outcome.output)
 
 
+def test_a_blank_form_claims_nothing(tmp_path):
+    """The blank template: no project, no money, no indicator. The report asks for them and says
+    nothing that the form does not hold (no “各项绩效指标均达到年度指标值”, no empty sentences)."""
+    outcome = report_file(ROOT / "workbook_templates" / "项目支出绩效自评表.xlsx", tmp_path)
+    texts = paragraphs(outcome.output)
+    assert texts[0] == "【请填写：项目名称】绩效自评报告" and "待更正" in texts[2]
+    assert "各项绩效指标均达到年度指标值。" not in texts
+    assert not [t for t in texts if t.startswith(("，", "。", "（分值")) or t.endswith("：。")]
+    assert not [t for t in texts if t.startswith("资金投入和使用情况")]
+
+
 def test_an_unreadable_file_gives_no_report(tmp_path):
     bad = tmp_path / "坏文件.xlsx"
     bad.write_bytes(b"not a workbook")
@@ -247,6 +258,7 @@ def test_render_fills_drops_and_marks():
     assert render("{year}年度", {}) == "【请填写：年度】年度"  # a string keeps its place and asks
     assert render(["年初预算{budget_initial}万元，", "全年预算{budget}万元"], {"budget": "7.94"}) == "全年预算7.94万元"
     assert render("", {}) is None
+    assert render(["（{parts}）", "。"], {}) is None  # only punctuation would be left: the paragraph goes
 
 
 def test_an_own_template_changes_only_what_it_says(tmp_path):

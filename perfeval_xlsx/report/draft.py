@@ -34,7 +34,7 @@ from perfeval_xlsx.report.wording import Wording
 from perfeval_xlsx.rules.findings import ERROR, SEVERITY_LABEL, WARNING
 from perfeval_xlsx.rules.scoring import records
 from perfeval_xlsx.rules.validate import OPERATOR_WORDS, canonical_level1
-from perfeval_xlsx.vocab import PROVISIONAL, QUAL_ACHIEVED
+from perfeval_xlsx.vocab import PROVISIONAL, QUAL_ACHIEVED, QUAL_SHORT
 
 #: column widths of the indicator table (mm): the text block of an A4 page is 156 mm wide
 TABLE_WIDTHS = [15.0, 17.0, 28.0, 19.0, 19.0, 12.0, 12.0, 34.0]
@@ -282,7 +282,7 @@ def form_facts(result: CheckResult, lines: list[Line], wording: Wording) -> dict
     bands = profile.qualitative_bands
     qual_bands = "、".join(
         f"{decimal_text(low * 100)}%{'（含）' if low > 0 else ''}—{decimal_text(high * 100)}%"
-        for low, high in (bands.get(g, (0.0, 0.0)) for g in ("达成", "部分达成", "未达成")))
+        for low, high in (bands.get(g, (0.0, 0.0)) for g in QUAL_SHORT))
     return {
         "project": project.get("name"), "department": project.get("department"), "unit": project.get("unit"),
         "year": str(project["year"]) if project.get("year") else None, "form_title": get_layout(form.kind).title,
@@ -294,7 +294,7 @@ def form_facts(result: CheckResult, lines: list[Line], wording: Wording) -> dict
         "execution_score": decimal_text(s.execution_score, profile.rounding),
         "execution_weight": decimal_text(s.execution_weight),
         "goal_planned": goal("planned"), "goal_actual": goal("actual"),
-        "indicator_count": str(len(applicable)), "level3_count": str(len(lines)),
+        "indicator_count": _count(len(applicable)), "level3_count": str(len(lines)),
         "level1_count": str(len({ln.group for ln in lines}) + (1 if ex.weight is not None else 0)),
         "level2_count": str(len(level2s) + (1 if ex.weight is not None else 0)),
         "indicator_kinds": "、".join(f"{k}{n}个" for k, n in kinds.items()) or None,
@@ -463,7 +463,7 @@ def _lessons(doc: _Doc, lines: list[Line]) -> None:
         doc.say("lessons.problems_intro")
         for i, ln in enumerate(missed, 1):
             doc.say("lessons.problem_qual" if ln.case == "qual" else "lessons.problem", extra=ln.facts, prefix=f"{i}.")
-    else:
+    elif any(ln.valid and ln.applicable for ln in lines):
         doc.say("lessons.problems_none")
     doc.say("lessons.problems_more")
 

@@ -12,7 +12,7 @@ Format, documented at the top of ``standard.toml``:
 - each value is a paragraph with ``{placeholders}``; a placeholder the form has no value for
   becomes ``【请填写：…】``;
 - a value may be an array of fragments: a fragment with a placeholder that has no value is
-  left out;
+  left out, and the whole paragraph when all fragments with placeholders are;
 - ``""`` leaves the paragraph out.
 
 A user's template needs only the keys it changes: the rest comes from ``standard``. Unknown
@@ -105,13 +105,22 @@ class Wording:
 
 def render(value: Any, facts: Mapping[str, Any]) -> str | None:
     """A string: every placeholder filled (a missing value becomes 【请填写：…】). A list of
-    fragments: those whose placeholders all have values, joined. "" or nothing left: None."""
+    fragments: those whose placeholders all have values, joined; when every fragment that has a
+    placeholder is left out, the whole paragraph is. "" or nothing left: None."""
     if isinstance(value, list):
-        out = [text for fragment in value if (text := _fill(fragment, facts, drop=True)) is not None]
-        joined = "".join(out)
-        return joined or None
+        out, kept = [], False
+        for fragment in value:
+            text = _fill(fragment, facts, drop=True)
+            if text is not None:
+                out.append(text)
+                kept = kept or _has_placeholder(fragment)
+        return "".join(out) if kept else None
     text = _fill(value, facts, drop=False)
     return text or None
+
+
+def _has_placeholder(text: str) -> bool:
+    return any(field is not None for _, field, _, _ in _FORMATTER.parse(text))
 
 
 def _fill(text: str, facts: Mapping[str, Any], *, drop: bool) -> str | None:
