@@ -178,6 +178,66 @@ def score(
     raise typer.Exit(_exit_code([o.result for o in outcomes]))
 
 
+TEMPLATE_HELP = "自评报告的措辞模板：standard（默认），或 .toml 文件路径（复制 standard.toml 修改）"
+
+
+def _template_or_fail(template: Optional[str]):
+    """Load a report wording template up front: a bad one is one clear usage error (exit 2)."""
+    from perfeval_xlsx.errors import TemplateError
+    from perfeval_xlsx.report import load_template
+
+    try:
+        return load_template(template)
+    except TemplateError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def report(
+    files: list[Path] = typer.Argument(..., help="填好的自评表 .xlsx 文件（或包含它们的文件夹）。", show_default=False),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="自评报告放入的文件夹（必填）。"),
+    profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
+    template: str = typer.Option("standard", "--template", "-t", metavar="NAME|PATH", help=TEMPLATE_HELP + "。"),
+) -> None:
+    """按评分结果起草《项目支出绩效自评报告》：每份表生成“原文件名_自评报告.docx”（原文件不改动）。
+
+    报告分七个部分，资金、预算执行率、各指标的指标值和完成值、得分、偏差原因、总分和等级全部取自自评表；
+    自评表中没有的内容（如项目背景、主要经验及做法）标为“【请填写：……】”。自评表有错误时，报告首页注明“待更正”。
+
+    退出码：0 没有错误；1 有文件存在错误（报告已生成，注明待更正）；2 有文件无法读取或用法错误。
+
+    Example: perfeval report samples/ -o 自评报告/
+    """
+    import warnings
+
+    warnings.simplefilter("ignore")
+    if output is None:
+        _fail("请用 -o 指定自评报告放入的文件夹，如：perfeval report 收表/ -o 自评报告/")
+    if output.exists() and not output.is_dir():
+        _fail(f"“{output}”是一个文件，不是文件夹。请用 -o 指定一个文件夹。")
+    prof = _profile_or_fail(profile)
+    wording = _template_or_fail(template)
+    from perfeval_xlsx.report import report_file
+    from perfeval_xlsx.rules.findings import ERROR
+    from perfeval_xlsx.vocab import ERRORS
+
+    paths = _expand(files)
+    if not paths:
+        _fail("没有找到要起草报告的 .xlsx 文件。")
+    results = []
+    for path in paths:
+        outcome = report_file(path, output, prof, wording)
+        results.append(outcome.result)
+        if outcome.output is None:
+            reason = next((f.message for f in outcome.result.findings if f.severity == ERROR), "")
+            typer.echo(f"未生成 {path.name} 的报告：{reason}", err=True)
+            continue
+        score = outcome.result.score
+        note = "；自评表有错误，报告首页注明待更正" if outcome.result.status == ERRORS else ""
+        typer.echo(f"已生成 {outcome.output}（总分 {score.total:g} 分，等级 {score.grade}{note}）")
+    raise typer.Exit(_exit_code(results))
+
+
 def _folders_or_fail(inbox: Path, output: Optional[Path], command: str) -> Path:
     """INBOX must be a folder and OUTBOX given (and not a file): one Chinese message otherwise."""
     if output is None:
@@ -200,6 +260,9 @@ def batch(
     profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
     force: bool = typer.Option(False, "--force", help="全部重新评分，包括上次评分后没有改动的文件。"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（files、summary、rollup），不输出文字报告。"),
+    with_report: bool = typer.Option(False, "--report", help="同时为每份表起草自评报告（原文件名_自评报告.docx，与评分副本放在一起），"
+                                     "并为财务部门生成汇总报告（汇总报告_日期-时间.docx）。"),
+    template: Optional[str] = typer.Option(None, "--template", "-t", metavar="NAME|PATH", help=TEMPLATE_HELP + "（隐含 --report）"),
 ) -> None:
     """批量评分整个文件夹：每份表一个评分副本，另生成一份带图表的汇总表。
 
@@ -216,6 +279,7 @@ def batch(
         _fail(f"--jobs 应为不小于 1 的整数（现为 {jobs}）。")
     outbox = _folders_or_fail(inbox, output, "batch")
     prof = _profile_or_fail(profile)
+    wording = _template_or_fail(template) if with_report or template is not None else None
     from perfeval_xlsx.batch import OutboxBusy, discover, run_batch, stream_json
     from perfeval_xlsx.console import print_batch_report
 
@@ -236,7 +300,7 @@ def batch(
         task = bar.add_task("评分", total=len(disc.files))
         bar.start()
     try:
-        result = run_batch(inbox, outbox, profile=prof, jobs=jobs, recursive=recursive, force=force, discovery=disc,
+        result = run_batch(inbox, outbox, profile=prof, jobs=jobs, recursive=recursive, force=force, discovery=disc, report=wording,
                            progress=(lambda s, done, total: bar.update(task, completed=done, total=total)) if bar else None)
     except OutboxBusy:
         _fail(f"输出文件夹“{outbox}”正在被另一个 perfeval batch 或 watch 使用（已等待 30 秒）。请等它结束后再运行，"
@@ -254,6 +318,8 @@ def batch(
         stream_json(result, sys.stdout)
     else:
         print_batch_report(result)
+        if result.summary_report is not None:
+            typer.echo(f"自评报告已与评分副本放在一起；汇总报告：{result.summary_report}")
     raise typer.Exit(result.exit_code)
 
 

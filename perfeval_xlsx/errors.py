@@ -31,6 +31,10 @@ class ConfigError(UsageError, ValueError):
     """A setting that cannot be used; the message is one Chinese sentence for the user."""
 
 
+class TemplateError(UsageError, ValueError):
+    """A report wording template that cannot be used; the message names the file and the key."""
+
+
 class DefinitionError(PerfevalError, ValueError):
     """A sample definition that does not describe a form."""
 

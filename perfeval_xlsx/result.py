@@ -54,6 +54,7 @@ class FileResult:
     spent: float | None = None
     profile: str | None = None
     output: str | None = None  # the scored copy
+    report: str | None = None  # the drafted 自评报告 (batch --report)
 
     # ------------------------------------------------------------------ reading it
 
@@ -101,6 +102,7 @@ class FileResult:
             spent=as_float(data.get("spent")),
             profile=data.get("profile") or None,
             output=data.get("output") or None,
+            report=data.get("report") or None,
         )
 
     @classmethod

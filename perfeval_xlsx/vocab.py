@@ -101,6 +101,20 @@ def is_scored_name(name: str) -> bool:
     return any(name.endswith(f"{SCORED_TAG}{s}") for s in SCORED_SUFFIXES)
 
 
+REPORT_TAG = "_自评报告"                 # <name>_自评报告.docx: the drafted 绩效自评报告
+SUMMARY_REPORT_PREFIX = "汇总报告_"      # OUTBOX: 汇总报告_<date-time>.docx for the finance office
+
+
+def report_name(stem: str) -> str:
+    """``单位A`` → ``单位A_自评报告.docx``."""
+    return f"{stem}{REPORT_TAG}.docx"
+
+
+def summary_report_name(stamp: str, attempt: int = 1) -> str:
+    """``汇总报告_20261122-080001.docx`` (the stamp of the roll-up it goes with)."""
+    return f"{SUMMARY_REPORT_PREFIX}{stamp}.docx" if attempt == 1 else f"{SUMMARY_REPORT_PREFIX}{stamp}_{attempt}.docx"
+
+
 # ---------------------------------------------------------------------------- fonts
 
 FONT = "宋体"          # body text of every workbook we write

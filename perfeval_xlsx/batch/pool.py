@@ -68,8 +68,9 @@ def _exit_on_term(signum, frame) -> None:
     os._exit(1)  # not SystemExit: the pool's worker loop would catch it and carry on
 
 
-def _score_job(source: str, out_dir: str) -> dict[str, Any]:
+def _score_job(source: str, out_dir: str, report: Any = None) -> dict[str, Any]:
     """Score one file in a worker; anything that goes wrong becomes an unreadable result.
+    `report` (a report.Wording): also draft its 自评报告 beside the scored copy.
 
     The file is read once, and those bytes are what is scored and hashed: a file replaced while
     the batch runs is never cached under another version's hash."""
@@ -84,8 +85,13 @@ def _score_job(source: str, out_dir: str) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="perfeval-") as private:
             copy = Path(private) / path.name  # same name: same messages and scored-copy name
             copy.write_bytes(data)
-            result = score_file(copy, Path(out_dir), _WORKER_PROFILE).to_dict()
-        result["file"] = str(path)
+            outcome = score_file(copy, Path(out_dir), _WORKER_PROFILE)
+            outcome.result.file = str(path)
+            result = outcome.to_dict()
+            if report is not None:
+                from perfeval_xlsx.report import add_report
+
+                add_report(outcome, result, report)
         json.dumps(result, ensure_ascii=False, allow_nan=False)  # it travels and is cached as strict JSON
         result[SCORED_SHA] = hashlib.sha256(data).hexdigest()
         return result

@@ -49,6 +49,7 @@ class BatchResult:
     profile: str
     generated_at: str
     cache_path: Path
+    summary_report: Path | None = None  # 汇总报告_<date-time>.docx (with a report wording)
 
     @property
     def summary(self) -> dict[str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Collection
 
@@ -18,11 +19,11 @@ from perfeval_xlsx.batch.cache import (
     profile_key,
 )
 from perfeval_xlsx.batch.discover import Discovery, Skipped, discover, outbox_lock
-from perfeval_xlsx.batch.pool import SCORED_SHA, Scorer, _Job
-from perfeval_xlsx.errors import FileProblem
+from perfeval_xlsx.batch.pool import SCORED_SHA, Scorer, _Job, _score_job
 from perfeval_xlsx.batch.result import BatchResult, FileSummary, _summarize
+from perfeval_xlsx.errors import FileProblem
 from perfeval_xlsx.output.atomic import new_temp_file, remove_stale_temp_files
-from perfeval_xlsx.vocab import BATCH_FILE, CACHE_FILE
+from perfeval_xlsx.vocab import BATCH_FILE, CACHE_FILE, ROLLUP_PREFIX, summary_report_name
 
 
 def run_batch(
@@ -39,6 +40,7 @@ def run_batch(
     progress: Callable[[FileSummary, int, int], None] | None = None,
     on_result: Callable[[FileSummary], None] | None = None,
     now: datetime | None = None,
+    report: Any = None,
 ) -> BatchResult:
     """Score every form of INBOX into OUTBOX and write the roll-up and perfeval-batch.json.
 
@@ -46,19 +48,23 @@ def run_batch(
     score only these files (watch mode: the ones completely written); every other file keeps its
     earlier result, if any, whatever its content now. `progress(summary, done, total)` and `on_result(summary)` are called in the parent as
     each file completes. OSError from OUTBOX (cannot create, cannot write) is raised, and
-    OutboxBusy when another run holds OUTBOX for longer than half a minute.
+    OutboxBusy when another run holds OUTBOX for longer than half a minute. `report`: a report
+    Wording (report.load_template): each scored form also gets its 自评报告 beside its scored
+    copy, and OUTBOX the 汇总报告 beside the roll-up.
     """
     outbox = Path(outbox)
     outbox.mkdir(parents=True, exist_ok=True)
     with outbox_lock(outbox):
         return _run_batch(inbox, outbox, profile=profile, jobs=jobs, recursive=recursive, force=force,
                           discovery=discovery, only=only, scorer=scorer, progress=progress,
-                          on_result=on_result, now=now)
+                          on_result=on_result, now=now, report=report)
 
 
 def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, only, scorer, progress,
-               on_result, now) -> BatchResult:
+               on_result, now, report=None) -> BatchResult:
     from perfeval_xlsx.output.rollup import write_rollup
+    from perfeval_xlsx.report import report_path
+    from perfeval_xlsx.report.summary import write_summary_report
     from perfeval_xlsx.score import output_path
 
     inbox, outbox = Path(inbox), Path(outbox)
@@ -126,6 +132,8 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
                     usable = bool(codes) and codes <= CONTENT_CODES
                 elif usable:
                     usable = entry.get("output") == expected.relative_to(outbox).as_posix() and expected.is_file()
+                if usable and report is not None and result.get("output"):  # its 自评报告, in this wording
+                    usable = entry.get("report") == report.key and report_path(Path(rel), out_dir).is_file()
             if not usable:
                 continue
             summary = _summarize(key, rel, result, outbox, cached=True)
@@ -149,13 +157,14 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
             scored_sha = result.pop(SCORED_SHA, "")
             summary = _summarize(job.key, rel, result, outbox, cached=False)
             entry = {"sha256": scored_sha, "profile": pkey, "tool": __version__,
-                     "output": summary.output, "retry": retry, "result": result}
+                     "output": summary.output, "retry": retry, "result": result,
+                     "report": report.key if report is not None and result.get("report") else None}
             summary.offset = writer.add(job.key, entry)
             done(summary)
 
         if todo:
             own = scorer is None
-            active = scorer or Scorer(profile, jobs)
+            active = scorer or Scorer(profile, jobs, worker=partial(_score_job, report=report) if report is not None else None)
             try:
                 active.run(todo, scored)
             finally:
@@ -175,6 +184,10 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
                          "auto" if profile is None else profile.name, moment.isoformat(timespec="seconds"), cache_path)
     result.rollup = write_rollup(outbox, result.iter_files(relative_output=True), skipped=skipped,
                                  generated_at=moment, profile=result.profile, relative_to=inbox)
+    if report is not None:  # the 汇总报告 for the finance office, named like the roll-up
+        result.summary_report = write_summary_report(
+            outbox, result.iter_files(), report, name=summary_report_name(result.rollup.stem[len(ROLLUP_PREFIX):]),
+            skipped=len(skipped), generated_at=moment)
     write_batch_json(result)
     return result
 
@@ -216,5 +229,7 @@ def stream_json(result: BatchResult, out) -> None:
     out.write("\n  ],\n")
     tail = {"summary": result.summary, "rollup": str(result.rollup) if result.rollup else None,
             "skipped": [{"file": s.file, "reason": s.reason} for s in result.skipped]}
+    if result.summary_report is not None:
+        tail["summary_report"] = str(result.summary_report)
     out.write(json.dumps(tail, ensure_ascii=False, indent=2)[2:] + "\n")
     out.flush()

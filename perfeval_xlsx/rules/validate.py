@@ -68,6 +68,8 @@ class Execution:
     budget: float | None = None
     spent: float | None = None
     received: float | None = None  # 实际到位资金 (framework)
+    budget_initial: float | None = None  # 年初预算数
+    parts: list[tuple[str, dict[str, float | None]]] = field(default_factory=list)  # 其中… lines: (label, amounts)
     weight: float | None = None  # None: the form has no 分值 for it (framework)
     self_score: float | None = None
     weight_cell: Cell | None = None
@@ -183,10 +185,11 @@ class _Validator:
         for line in self.form.funds:
             if line is total:
                 continue
+            amounts = {}
             for key in ("budget_initial", "budget", "received", "spent"):
-                label = labels[key]
-                self.number(getattr(line, key), key, f"{line.label}的{label}", "7.94（单位：万元）")
-        self.number(total.budget_initial, "budget_initial", labels["budget_initial"], "320（单位：万元）")
+                amounts[key] = self.number(getattr(line, key), key, f"{line.label}的{labels[key]}", "7.94（单位：万元）")[0]
+            ex.parts.append((line.label, amounts))
+        ex.budget_initial = self.number(total.budget_initial, "budget_initial", labels["budget_initial"], "320（单位：万元）")[0]
         ex.received = self.number(total.received, "received", labels["received"], "7.94（单位：万元）")[0]
         if budget_ok and (budget is None or budget == 0) and (spent is None or spent == 0):
             parts = [ln for ln in self.form.funds if ln is not total]
