@@ -87,9 +87,23 @@ CONFIG_FILE = "perfeval.toml"           # current folder: [mail] settings
 PASSWORD_ENV = "PERFEVAL_SMTP_PASSWORD"
 
 
+#: the longest file name most file systems take, in bytes (UTF-8: a Chinese character is 3)
+NAME_MAX_BYTES = 255
+
+
+def fit_name(stem: str, tail: str, limit: int = NAME_MAX_BYTES) -> str:
+    """``stem + tail``, the stem cut (at a character boundary) so that the name fits `limit` bytes."""
+    room = limit - len(tail.encode("utf-8"))
+    data = stem.encode("utf-8")
+    if len(data) > room:
+        stem = data[:max(room, 1)].decode("utf-8", "ignore").rstrip() or "表"
+    return stem + tail
+
+
 def scored_name(stem: str, suffix: str) -> str:
-    """``单位A.xlsx`` → ``单位A_评分.xlsx`` (an .xlsm keeps its macros and its suffix)."""
-    return f"{stem}{SCORED_TAG}{suffix}"
+    """``单位A.xlsx`` → ``单位A_评分.xlsx`` (an .xlsm keeps its macros and its suffix); a stem too
+    long for the file system with the tag added is shortened."""
+    return fit_name(stem, f"{SCORED_TAG}{suffix}")
 
 
 def rollup_name(stamp: str, attempt: int = 1) -> str:
@@ -107,7 +121,7 @@ SUMMARY_REPORT_PREFIX = "汇总报告_"      # OUTBOX: 汇总报告_<date-time>.
 
 def report_name(stem: str) -> str:
     """``单位A`` → ``单位A_自评报告.docx``."""
-    return f"{stem}{REPORT_TAG}.docx"
+    return fit_name(stem, f"{REPORT_TAG}.docx")
 
 
 def summary_report_name(stamp: str, attempt: int = 1) -> str:

@@ -206,3 +206,41 @@ def test_check_json_is_strict_json_for_every_sample():
 
     data = json.loads(result.stdout, parse_constant=refuse)
     assert len(data) == len(files)
+
+
+# --------------------------------------------------------------------------- smaller things
+
+
+def test_a_good_form_with_a_250_byte_name_is_scored_and_its_copy_name_fits(tmp_path):
+    stem = "单" * 82  # 246 bytes; with .xlsx 251: a legal name whose scored copy would not be
+    src = tmp_path / f"{stem}.xlsx"
+    shutil.copy(BASE, src)
+    out = tmp_path / "out"
+    result = run_cli("score", "--json", "-o", str(out), str(src))
+    assert result.returncode == 0, result.stdout + result.stderr
+    [entry] = json.loads(result.stdout)
+    copy = Path(entry["output"])
+    assert copy.is_file() and len(copy.name.encode("utf-8")) <= 255 and copy.name.endswith("_评分.xlsx")
+    assert entry["total"] == 100
+
+
+def test_smtp_explanations_tell_a_temporary_refusal_and_a_drop_mid_message_apart():
+    import smtplib
+
+    from perfeval_xlsx.mail.config import SmtpSettings
+    from perfeval_xlsx.mail.smtp import _explain
+
+    settings = SmtpSettings("smtp.example.cn", 587, "starttls", user="cwk@example.cn")
+    busy = smtplib.SMTPRecipientsRefused({"jxk@example.cn": (452, b"4.5.3 Too many recipients")})
+    text = _explain(busy, settings, None)
+    assert "暂时" in text and "请稍后重新运行" in text and "地址是否正确" not in text
+    wrong = smtplib.SMTPRecipientsRefused({"nobody@example.cn": (550, b"5.1.1 No such user")})
+    assert "请检查收件人地址是否正确" in _explain(wrong, settings, None)
+
+    class Planned:
+        subject = "2024年度评分结果"
+
+    dropped = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+    mid = _explain(dropped, settings, Planned())
+    assert "传送邮件的过程中断开" in mid and "--ssl" not in mid
+    assert "加密方式与端口不匹配" in _explain(dropped, settings, None)  # at connect time it is the likely cause

@@ -214,6 +214,10 @@ def _explain(exc: BaseException, settings: SmtpSettings, planned: PlannedMessage
         return f"邮件服务器 {server} 不支持所需的功能（{text}）。"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         who = "、".join(f"{r}（{_reply(c, m)}）" for r, (c, m) in exc.recipients.items())
+        if exc.recipients and all(400 <= c < 500 for c, _ in exc.recipients.values()):
+            # 4xx: a temporary refusal (452 too many recipients or mailbox full for now), not a wrong address
+            return (f"{which}邮件服务器 {server} 暂时不接收给这些收件人的邮件：{who}。这是暂时性的答复（4xx），"
+                    "不是地址错误；请稍后重新运行。该邮件未发送。")
         return f"{which}邮件服务器 {server} 拒绝了全部收件人：{who}。请检查收件人地址是否正确。该邮件未发送。"
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return (
@@ -234,6 +238,12 @@ def _explain(exc: BaseException, settings: SmtpSettings, planned: PlannedMessage
         return (
             f"{which}等待邮件服务器 {server} 响应超时（{settings.timeout:g} 秒内没有回应）。"
             f"请检查网络和防火墙、端口与加密方式（465 要加 --ssl），或用 --timeout 延长等待时间。"
+        )
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and planned is not None:
+        # connected and logged in, then dropped while the message was on its way: not a port mismatch
+        return (
+            f"{which}邮件服务器 {server} 在传送邮件的过程中断开了连接（网络中断，或服务器限制了单封邮件的大小）。"
+            f"该邮件未被接收；请稍后重新运行，如多次出现，请用 --max-size 调小单封大小。"
         )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return (
