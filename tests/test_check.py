@@ -98,8 +98,9 @@ def test_check_unreadable_file_exit_2(tmp_path):
     result = run_cli("check", "--json", str(bad), str(BASE))
     assert result.returncode == 2
     data = json.loads(result.stdout)
-    assert data[0]["status"] == "unreadable" and data[0]["findings"][0]["code"] == "E-FILE-FORMAT"
-    assert "另存为 .xlsx" in data[0]["findings"][0]["message"]
+    # an .xls is read now; an OLE header over zeros is a damaged file
+    assert data[0]["status"] == "unreadable" and data[0]["findings"][0]["code"] == "E-FILE-CORRUPT"
+    assert "重新保存" in data[0]["findings"][0]["message"]
     assert data[1]["status"] == "ok"
 
 
@@ -134,8 +135,8 @@ def _ods(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("name,make,code,hint", [
-    ("旧表.xls", lambda d: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096), "E-FILE-FORMAT", "另存为 .xlsx"),
-    ("wps表.et", lambda d: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096), "E-FILE-FORMAT", "另存为 .xlsx"),
+    ("旧表.xls", lambda d: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096), "E-FILE-CORRUPT", "已损坏"),
+    ("wps表.et", lambda d: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096), "E-FILE-CORRUPT", "已损坏"),
     ("导出.csv", lambda d: "项目名称,分值\n非公党建,100\n".encode("gbk"), "E-FILE-FORMAT", "不是 Excel 工作簿"),
     ("空.xlsx", lambda d: b"", "E-FILE-CORRUPT", "0 字节"),
     ("截断.xlsx", lambda d: BASE.read_bytes()[: len(BASE.read_bytes()) // 2], "E-FILE-CORRUPT", "重新保存"),
@@ -162,8 +163,8 @@ def _docx_bytes() -> bytes:
 def test_encrypted_and_ods_files(tmp_path):
     enc = check_file(_encrypted(tmp_path))
     assert [f.code for f in enc.findings] == ["E-FILE-ENCRYPTED"] and "密码" in enc.findings[0].message
-    ods = check_file(_ods(tmp_path))
-    assert [f.code for f in ods.findings] == ["E-FILE-FORMAT"] and ".ods" in ods.findings[0].message
+    ods = check_file(_ods(tmp_path))  # an .ods is read now: this one has no table at all
+    assert [f.code for f in ods.findings] == ["E-FILE-CORRUPT"] and ".ods" in ods.findings[0].message
 
 
 def test_missing_file(tmp_path):

@@ -8,7 +8,7 @@ Sheets:
 - ``问题清单`` — every finding of every file with its cell, errors first;
 - ``图表`` — native Excel charts (grade distribution, score ranking, execution-rate distribution)
   over small value tables on the same sheet;
-- ``未处理文件`` — only when some files were skipped (not .xlsx/.xlsm), with the reason.
+- ``未处理文件`` — only when some files were skipped (not a form file, or a scored-copy name clash), with the reason.
 
 The input is plain per-file dicts (the objects of ``perfeval score --json``) read one at a time:
 xlsxwriter runs in constant-memory mode and the findings wait in temporary files, so a batch of
@@ -433,7 +433,7 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
     average = sum(stats.graded_totals) / len(stats.graded_totals) if stats.graded_totals else None
     overview = [("文件数", total_files), ("通过", stats.status["ok"]), ("有预警", stats.status["warnings"]),
                 ("有错误（等级待更正）", stats.status["errors"]), ("无法读取", stats.status["unreadable"]),
-                ("未处理（不是 .xlsx/.xlsm）", skipped)]
+                ("未处理（不是自评表文件等）", skipped)]
     for label, value in overview:
         ws.write_string(row, 0, label, f["text"])
         ws.write_number(row, 1, value, f["int"])
