@@ -66,7 +66,7 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
 
     path = Path(path)
     try:
-        loaded = load(path, keep_vba=path.suffix.lower() == ".xlsm")
+        loaded = load(path, keep_vba=path.suffix.lower() == ".xlsm", workbook=keep_workbook)
     except FileProblem as problem:
         f = finding(problem.code, "", "", "file", path.name, problem.message)
         return CheckResult(str(path), "unreadable", dict(EMPTY_PROJECT), [f])
@@ -82,7 +82,7 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
     return CheckResult(str(path), status_of(findings), form.project, findings,
                        profile=prof.name, form=form, validated=validated, score=scored,
                        workbook=loaded.workbook if keep_workbook else None, kind=loaded.kind,
-                       grid=loaded.grid if keep_workbook else None)
+                       grid=loaded.grid if keep_workbook and loaded.kind != "xlsx" else None)
 
 
 def _compute_formulas(path: Path, loaded, findings: list[Finding]) -> Any:

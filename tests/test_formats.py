@@ -572,3 +572,64 @@ def test_check_reads_through_no_scored_copy_and_writes_nothing(converted, tmp_pa
     data = json.loads(result.stdout)
     assert [(Path(d["file"]).name, d["status"]) for d in data] == [("a.xls", "ok"), ("b.ods", "ok")]
     assert sorted(p.name for p in folder.iterdir()) == ["a.xls", "b.ods"]
+
+
+# --------------------------------------------------------------------------- the .xlsx XML reader
+
+
+def _grid_view(sheet: SheetGrid) -> tuple:
+    cells = {k: (c.value, c.number_format, c.is_formula, c.missing_cache, c.literal) for k, c in sheet.cells.items()}
+    return sheet.title, sheet.state, cells, sorted(sheet.merged)
+
+
+def _odd_workbook(path: Path) -> Path:
+    """What the samples lack: a hidden sheet, dates, times, booleans, an error, a shared and an
+    array formula, rich text, a formula without a result, a 1904 calendar."""
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    wb = openpyxl.Workbook()
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    ws = wb.active
+    ws.title = "数据"
+    ws["A1"], ws["B1"] = datetime.datetime(2024, 12, 31), datetime.date(2024, 6, 30)
+    ws["C1"], ws["D1"] = datetime.time(12, 30), datetime.timedelta(hours=30)
+    ws["A2"], ws["B2"], ws["C2"] = True, "#N/A", 0.93
+    ws["C2"].number_format = "0.00%"
+    ws["A3"] = "=SUM(A4:A5)"
+    ws["B3"] = ArrayFormula("B3:B3", "=SUM(A4:A5*1)")
+    ws["A4"], ws["A5"] = 1, 2.5
+    ws["A6"] = CellRichText(["≥", TextBlock(InlineFont(b=True), "800"), "本"])
+    ws["A7"] = "=100%"  # typed by the unit? openpyxl makes it a formula, as Excel would
+    ws.merge_cells("A8:C9")
+    hidden = wb.create_sheet("隐藏")
+    hidden.sheet_state = "hidden"
+    hidden["A1"] = "三级指标"
+    wb.save(path)
+    return path
+
+
+def test_xlsx_xml_reader_gives_the_grid_openpyxl_gives(tmp_path):
+    from perfeval_xlsx.reading.safety import cached_formula_values
+    from perfeval_xlsx.reading.xlsx import sheet_from_openpyxl
+    from perfeval_xlsx.reading.xlsx_xml import read_xlsx
+
+    files = sorted(SAMPLES.rglob("*.xlsx")) + sorted((SAMPLES.parent / "workbook_templates").glob("*.xlsx"))
+    files.append(_odd_workbook(tmp_path / "odd.xlsx"))
+    rng = random.Random(5)
+    for i in range(6):  # samples damaged at random and saved by openpyxl (formulas lose their results)
+        wb = openpyxl.load_workbook(files[i])
+        ws = wb.worksheets[0]
+        for _ in range(8):
+            try:
+                ws.cell(rng.randint(1, 30), rng.randint(1, 10)).value = rng.choice(["", "≥5", 3.5, None, "=1+1", 7])
+            except AttributeError:  # a merged follower
+                pass
+        wb.save(tmp_path / f"fuzz{i}.xlsx")
+        files.append(tmp_path / f"fuzz{i}.xlsx")
+    for path in files:
+        ours = read_xlsx(path)
+        wb = openpyxl.load_workbook(path)
+        theirs = [sheet_from_openpyxl(ws, cached_formula_values(path, ws.title)) for ws in wb.worksheets]
+        assert [_grid_view(s) for s in ours.sheets] == [_grid_view(s) for s in theirs], path.name

@@ -275,21 +275,37 @@ class Loaded:
             self.form = read_sheet(self.sheet, cached, self.form.path)
 
 
-def load(path: str | Path, keep_vba: bool = False) -> Loaded:
-    """Tell the file's format by its bytes, check it is safe, and read its form."""
+def load(path: str | Path, keep_vba: bool = False, workbook: bool = True) -> Loaded:
+    """Tell the file's format by its bytes, check it is safe, and read its form from the grid.
+    `workbook`: also load an .xlsx/.xlsm with openpyxl (to write a scored copy from it); the
+    form is read from the sheet XML either way (xlsx_xml), openpyxl being the fallback reader."""
     path = Path(path)
     kind = inspect_file(path)
     if kind != "xlsx":
         grid = read_grid(path, kind)
         sheet = choose_sheet(grid.sheets)
         return Loaded(kind, read_grid_form(grid, sheet), grid=grid, sheet=sheet)
-    wb = open_workbook(path, keep_vba=keep_vba)
-    ws = choose_sheet(wb)
+    from perfeval_xlsx.reading.xlsx_xml import read_xlsx
+
     try:
-        cached = cached_formula_values(path, ws.title)
-    except Exception:  # noqa: BLE001 - no cached values: formulas will be reported
-        cached = {}
-    return Loaded(kind, read_sheet(ws, cached, str(path)), workbook=wb, sheet=ws)
+        grid = read_xlsx(path)
+    except FileProblem as problem:
+        if problem.code != "E-FILE-CORRUPT":
+            raise
+        grid = None  # something our XML reader does not follow: openpyxl reads it
+    if grid is None:
+        wb = open_workbook(path, keep_vba=keep_vba)
+        ws = choose_sheet(wb)
+        try:
+            cached = cached_formula_values(path, ws.title)
+        except Exception:  # noqa: BLE001 - no cached values: formulas will be reported
+            cached = {}
+        return Loaded(kind, read_sheet(ws, cached, str(path)), workbook=wb, sheet=ws)
+    sheet = choose_sheet(grid.sheets)
+    loaded = Loaded(kind, read_grid_form(grid, sheet), grid=grid, sheet=sheet)
+    if workbook:
+        loaded.workbook = open_workbook(path, keep_vba=keep_vba)
+    return loaded
 
 
 def load_form(path: str | Path, keep_vba: bool = False):
