@@ -21,7 +21,7 @@ from typing import Any
 from xml.parsers import expat
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
 from perfeval_xlsx.errors import FileProblem
@@ -44,9 +44,18 @@ class _TooMany(Exception):
     pass
 
 
+_LOCAL: dict[str, str] = {}
+
+
 def _local(name: str) -> str:
-    ns, _, local = name.rpartition(SEP)
-    return local if ns in MAINS or not ns else ""
+    """The local name of a SpreadsheetML element ("" for another namespace's)."""
+    local = _LOCAL.get(name)
+    if local is None:
+        ns, _, local = name.rpartition(SEP)
+        local = local if ns in MAINS or not ns else ""
+        if len(_LOCAL) < 10_000:
+            _LOCAL[name] = local
+    return local
 
 
 def _parse(data: bytes, start, end=None, chars=None) -> None:
