@@ -633,3 +633,10 @@ def test_xlsx_xml_reader_gives_the_grid_openpyxl_gives(tmp_path):
         wb = openpyxl.load_workbook(path)
         theirs = [sheet_from_openpyxl(ws, cached_formula_values(path, ws.title)) for ws in wb.worksheets]
         assert [_grid_view(s) for s in ours.sheets] == [_grid_view(s) for s in theirs], path.name
+
+
+def test_an_html_table_saved_as_xls_is_named(tmp_path):
+    path = tmp_path / "系统导出.xls"
+    path.write_text("<html><body><table><tr><td>项目名称</td></tr></table></body></html>", encoding="utf-8")
+    result = check_file(path)
+    assert [f.code for f in result.findings] == ["E-FILE-FORMAT"] and "网页" in result.findings[0].message

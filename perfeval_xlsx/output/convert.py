@@ -54,6 +54,8 @@ class CopySource:
             except OSError:
                 why = "LibreOffice 转换失败"
         result.workbook = workbook_from_grid(result.grid)
+        titles = dict(zip(result.grid.sheetnames, result.workbook.sheetnames, strict=False))
+        result.form.sheet = titles.get(result.form.sheet, result.form.sheet)  # a name Excel cannot hold, changed
         result.formula_source = None
         result.copy_note = NOTE_REBUILT.format(why=why, fmt=fmt)
 
@@ -139,7 +141,8 @@ def _fit_to_width(ws, width: float) -> None:
 
 
 def _title(title: str, index: int, taken: list[str]) -> str:
-    clean = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or f"Sheet{index + 1}"
+    """The sheet's own name (findings name it), unless Excel cannot hold it at all."""
+    clean = re.sub(r"[\[\]:*?/\\]", "_", title) or f"Sheet{index + 1}"
     return clean if clean not in taken else f"{clean[:27]}_{index + 1}"
 
 

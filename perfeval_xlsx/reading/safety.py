@@ -53,6 +53,9 @@ def inspect_file(path: Path) -> str:
     if head.startswith(OLE_MAGIC):
         return _inspect_ole(path, size)
     if not head.startswith(b"PK"):
+        if suffix in (".xls", ".et") and _looks_like_markup(path):
+            raise FileProblem("E-FILE-FORMAT", "这份“.xls”实际是网页（HTML）或 XML 表格（常见于业务系统导出），不是 Excel 工作簿。"
+                                               "请在 Excel/WPS 中打开，另存为 .xlsx（Excel 工作簿）后再提交。")
         if suffix == ".csv" or _looks_like_text(path):
             raise FileProblem("E-FILE-FORMAT", "这是文本/CSV 文件，不是 Excel 工作簿。请使用自评表模板填写，保存为 .xlsx 后再提交。")
         raise FileProblem("E-FILE-FORMAT", "文件内容不是 Excel 工作簿（可能扩展名被改过或文件已损坏）。请在 Excel/WPS 中打开原表，另存为 .xlsx 后再提交。")
@@ -128,6 +131,13 @@ def _inspect_ole(path: Path, size: int) -> str:
         raise FileProblem("E-FILE-FORMAT", "这是 Word 文档（.doc），不是 Excel 工作簿。请使用自评表模板填写，保存为 .xlsx 后再提交。")
     raise FileProblem("E-FILE-FORMAT", "文件是 Office 复合文档，但其中没有 Excel 工作簿（可能是 WPS 的其他文档或已损坏）。"
                                        "请在 Excel/WPS 中打开原表，另存为 .xlsx（Excel 工作簿）后再提交。")
+
+
+def _looks_like_markup(path: Path) -> bool:
+    """An HTML table or an XML Spreadsheet 2003 saved under an .xls name."""
+    with path.open("rb") as fh:
+        sample = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return sample.startswith((b"<html", b"<!doctype html", b"<table", b"<?xml", b"<meta")) or b"<html" in sample[:1024]
 
 
 def _looks_like_text(path: Path) -> bool:
