@@ -640,3 +640,42 @@ def test_an_html_table_saved_as_xls_is_named(tmp_path):
     path.write_text("<html><body><table><tr><td>项目名称</td></tr></table></body></html>", encoding="utf-8")
     result = check_file(path)
     assert [f.code for f in result.findings] == ["E-FILE-FORMAT"] and "网页" in result.findings[0].message
+
+
+def _ods_formula_without_result(converted, tmp_path: Path) -> Path:
+    """The base sample as LibreOffice saves it as .ods, its 全年执行数 (F7) turned into the formula
+    =E7 without a result, as a program that writes ODS without computing would leave it."""
+    import re
+
+    source = converted[BASE.name]["ods"]
+    target = tmp_path / "无结果.ods"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "content.xml":
+                text = data.decode("utf-8")
+                m = re.search(r'<table:table-cell table:number-columns-repeated="3"( [^>]*office:value="7.94"[^>]*)>'
+                              r"<text:p>7.94</text:p></table:table-cell>", text)
+                assert m, "the sample's D7:F7 cells are not where LibreOffice writes them"
+                attrs = m.group(1)
+                style = re.search(r'table:style-name="[^"]+"', attrs).group(0)
+                cells = (f'<table:table-cell table:number-columns-repeated="2"{attrs}><text:p>7.94</text:p></table:table-cell>'
+                         f'<table:table-cell {style} table:formula="of:=[.E7]"/>')
+                data = (text[: m.start()] + cells + text[m.end():]).encode("utf-8")
+            zout.writestr(info, data)
+    return target
+
+
+def test_ods_formula_without_result_is_computed_by_libreoffice(converted, tmp_path):
+    _need_soffice()
+    result = check_file(_ods_formula_without_result(converted, tmp_path))
+    assert [(f.code, f.cell, f.value) for f in result.findings] == [("I-FORMULA-COMPUTED", "F7", 7.94)]
+    assert "LibreOffice" in result.findings[0].message
+    assert result.score.total == 100 and result.status == "ok"
+
+
+def test_ods_formula_without_result_and_no_engine_is_an_error(converted, tmp_path, monkeypatch):
+    path = _ods_formula_without_result(converted, tmp_path)
+    monkeypatch.setenv("PERFEVAL_SOFFICE", "")  # no LibreOffice; the formulas package does not read .ods
+    result = check_file(path)
+    assert [(f.code, f.cell) for f in result.findings] == [("E-FORMULA-NO-VALUE", "F7")]

@@ -44,12 +44,13 @@ def _q(prefix: str, name: str) -> str:
 T_TABLE, T_ROW, T_CELL, T_COVERED = _q("table", "table"), _q("table", "table-row"), _q("table", "table-cell"), _q("table", "covered-table-cell")
 T_COLUMN = _q("table", "table-column")
 TX_P, TX_S, TX_TAB, TX_BR = _q("text", "p"), _q("text", "s"), _q("text", "tab"), _q("text", "line-break")
-OFFICE_ANNOTATION = _q("office", "annotation")
+OFFICE_ANNOTATION, OFFICE_BODY = _q("office", "annotation"), _q("office", "body")
 ST_STYLE = _q("style", "style")
 ST_TEXT, ST_CELL, ST_PARA = _q("style", "text-properties"), _q("style", "table-cell-properties"), _q("style", "paragraph-properties")
 ST_COLUMN, ST_ROW, ST_TABLE = _q("style", "table-column-properties"), _q("style", "table-row-properties"), _q("style", "table-properties")
 DATA_STYLES = {_q("number", k): k for k in ("number-style", "percentage-style", "currency-style", "date-style",
                                             "time-style", "boolean-style", "text-style")}
+NUMBER_TEXT = _q("number", "text")
 A = {k: _q(*k.split(":")) for k in (
     "table:name", "table:style-name", "table:number-rows-repeated", "table:number-columns-repeated",
     "table:number-columns-spanned", "table:number-rows-spanned", "table:formula", "table:default-cell-style-name",
@@ -114,7 +115,7 @@ class _Styles:
         elif name in DATA_STYLES and self._data_name is not None:
             self.data[self._data_name] = self._format()
             self._data_name = None
-        elif name == _q("number", "text"):
+        elif name == NUMBER_TEXT:
             self._text = False
 
     def chars(self, text: str) -> None:
@@ -420,7 +421,7 @@ def read_ods(path: Path) -> WorkbookGrid:
                 self.in_body = False
 
             def start(self, name, attrs):
-                if name == _q("office", "body"):
+                if name == OFFICE_BODY:
                     self.in_body = True
                 (self.body if self.in_body else styles).start(name, attrs)
 
