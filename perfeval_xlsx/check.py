@@ -31,6 +31,10 @@ class CheckResult:
     workbook: Any = None  # the loaded openpyxl workbook (only with keep_workbook=True)
     validated: Any = None  # validate.Validated
     score: Any = None  # scoring.FormScore
+    kind: str = "xlsx"  # the file's real format: xlsx | xls | ods
+    grid: Any = None  # grid.WorkbookGrid of an .xls/.ods (only with keep_workbook=True)
+    formula_source: Any = None  # the .xlsx holding the formulas' results, when not the file itself
+    copy_note: str | None = None  # said on 评分汇总 when the scored copy is not the unit's workbook as it was
 
     def to_dict(self, with_scores: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -69,7 +73,7 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
                keep_workbook: bool = False) -> CheckResult:
     """Read, validate and score one workbook. Profile errors (ProfileError) are the caller's
     mistake and are raised; anything wrong with the file becomes a finding."""
-    from perfeval_xlsx.reading.reader import load_form
+    from perfeval_xlsx.reading.reader import load
     from perfeval_xlsx.rules.scoring import score_form
     from perfeval_xlsx.rules.validate import validate
 
@@ -82,7 +86,7 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
     try:
         if path.exists() and not is_regular(path):
             raise FileProblem("E-FILE-FORMAT", NOT_REGULAR)  # a FIFO would block the reader
-        wb, form = load_form(path, keep_vba=path.suffix.lower() == ".xlsm")
+        loaded = load(path, keep_vba=path.suffix.lower() == ".xlsm", workbook=keep_workbook)
     except FileProblem as problem:
         return unreadable(problem.code, problem.message)
     except (zlib.error, zipfile.BadZipFile, EOFError, OverflowError):
@@ -91,15 +95,52 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
         return unreadable("E-FILE-UNSAFE", TOO_BIG_MESSAGE)
     except Exception as exc:  # noqa: BLE001 - our mistake, not the unit's: said as such, never a traceback
         return unreadable("E-INTERNAL", internal_message(exc))
-    prof = resolve_profile(profile, form.kind)
+    prof = resolve_profile(profile, loaded.form.kind)  # a bad profile is the caller's mistake: raised
     try:
-        validated = validate(form, prof)
+        validated = validate(loaded.form, prof)
+        computed = _compute_formulas(path, loaded, validated.findings)
+        if computed is not None and computed.values:
+            validated = validate(loaded.form, prof)
+        form = loaded.form
         scored = score_form(validated)
+        findings = scored.findings + _computed_findings(form, computed)
+    except FileProblem as problem:
+        return unreadable(problem.code, problem.message)
     except Exception as exc:  # noqa: BLE001
         return unreadable("E-INTERNAL", internal_message(exc))
-    return CheckResult(str(path), status_of(scored.findings), form.project, scored.findings,
+    return CheckResult(str(path), status_of(findings), form.project, findings,
                        profile=prof.name, form=form, validated=validated, score=scored,
-                       workbook=wb if keep_workbook else None)
+                       workbook=loaded.workbook if keep_workbook else None, kind=loaded.kind,
+                       grid=loaded.grid if keep_workbook and loaded.kind != "xlsx" else None)
+
+
+def _compute_formulas(path: Path, loaded, findings: list[Finding]) -> Any:
+    """Formulas the validator needed a value of (E-FORMULA-NO-VALUE) but the file holds no
+    result for: computed (reading.recalc), and the form read again with them. An error stays
+    only where no engine could compute it."""
+    from perfeval_xlsx.reading.recalc import compute
+
+    addresses = [f.cell for f in findings if f.code == "E-FORMULA-NO-VALUE" and f.cell and f.sheet == loaded.form.sheet]
+    if not addresses:
+        return None
+    computed = compute(path, loaded.kind, loaded.form.sheet, list(dict.fromkeys(addresses)))
+    if computed.values:
+        loaded.reread(computed.values)
+    return computed
+
+
+def _computed_findings(form, computed) -> list[Finding]:
+    from perfeval_xlsx.reading.recalc import ENGINES
+
+    if computed is None:
+        return []
+    out = []
+    for address, value in computed.values.items():
+        engine = ENGINES.get(computed.engine.get(address, ""), "")
+        out.append(finding("I-FORMULA-COMPUTED", form.sheet, address, "formula", value,
+                           f"公式在文件中没有保存计算结果（文件可能由其他程序生成），已用{engine}计算，结果为 {value}，按此评分。"
+                           "如与 Excel/WPS 中显示的不同，请在 Excel/WPS 中打开并保存后重新提交。"))
+    return out
 
 
 def score_summary(result: CheckResult) -> dict[str, Any]:

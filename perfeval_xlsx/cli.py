@@ -88,11 +88,13 @@ def _profile_or_fail(profile: str):
 
 
 def _expand(paths: list[Path]) -> list[Path]:
-    """Files as given; a folder stands for the .xlsx/.xlsm files directly in it."""
+    """Files as given; a folder stands for the forms (.xlsx/.xlsm/.xls/.et/.ods) directly in it."""
+    from perfeval_xlsx.reading.safety import FORM_SUFFIXES
+
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in (".xlsx", ".xlsm") and not q.name.startswith(("~$", ".~lock"))))
+            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in FORM_SUFFIXES and not q.name.startswith(("~$", ".~lock"))))
         else:
             out.append(p)
     return out
@@ -110,7 +112,7 @@ PROFILE_HELP = "评分规则：auto（按表样自动选择，默认）、mof-20
 
 @app.command()
 def check(
-    files: list[Path] = typer.Argument(..., help="要检查的 .xlsx 文件（或包含它们的文件夹）。", show_default=False),
+    files: list[Path] = typer.Argument(..., help="要检查的自评表文件（.xlsx、.xlsm、.xls、.et、.ods，或包含它们的文件夹）。", show_default=False),
     profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（每个文件一个对象），不输出表格。"),
 ) -> None:
@@ -129,7 +131,7 @@ def check(
 
     results = [check_file(path, prof) for path in _expand(files)]
     if not results:
-        _fail("没有找到要检查的 .xlsx 文件。")
+        _fail("没有找到要检查的自评表文件（.xlsx、.xlsm、.xls、.et、.ods）。")
     if as_json:
         import json
 
@@ -143,7 +145,7 @@ def check(
 
 @app.command()
 def score(
-    files: list[Path] = typer.Argument(..., help="要评分的 .xlsx 文件（或包含它们的文件夹）。", show_default=False),
+    files: list[Path] = typer.Argument(..., help="要评分的自评表文件（.xlsx、.xlsm、.xls、.et、.ods，或包含它们的文件夹）。", show_default=False),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="评分结果放入的文件夹，默认与原文件放在一起。"),
     profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出每个文件的检查结果和得分。"),
@@ -165,7 +167,7 @@ def score(
 
     paths = _expand(files)
     if not paths:
-        _fail("没有找到要评分的 .xlsx 文件。")
+        _fail("没有找到要评分的自评表文件（.xlsx、.xlsm、.xls、.et、.ods）。")
     if output is not None and output.exists() and not output.is_dir():
         _fail(f"“{output}”不是文件夹。请用 -o 指定一个文件夹。")
     outcomes = [score_file(path, output, prof) for path in paths]
@@ -253,7 +255,7 @@ def _folders_or_fail(inbox: Path, output: Optional[Path], command: str) -> Path:
 
 @app.command()
 def batch(
-    inbox: Path = typer.Argument(..., metavar="INBOX", help="收表文件夹：其中每个 .xlsx/.xlsm 都会评分。", show_default=False),
+    inbox: Path = typer.Argument(..., metavar="INBOX", help="收表文件夹：其中每个 .xlsx、.xlsm、.xls、.et、.ods 都会评分。", show_default=False),
     output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="OUTBOX", help="输出文件夹：评分副本、汇总表和 perfeval-batch.json 写在这里（必填）。"),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", metavar="N", help="同时评分的进程数，默认为 CPU 核数。"),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="也处理子文件夹中的表（评分副本按同样的子文件夹存放）。"),
@@ -266,7 +268,7 @@ def batch(
 ) -> None:
     """批量评分整个文件夹：每份表一个评分副本，另生成一份带图表的汇总表。
 
-    上次评分后没有改动的文件不再重复评分；.xls 等其他文件会列出并说明原因；Excel/WPS 的临时文件（~$ 开头等）自动忽略。
+    上次评分后没有改动的文件不再重复评分；.xls、.et、.ods 与 .xlsx 一样评分（评分副本总是 .xlsx），其他文件会列出并说明原因；Excel/WPS 的临时文件（~$ 开头等）自动忽略。
 
     退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
 
@@ -288,7 +290,7 @@ def batch(
         for item in disc.skipped:
             typer.echo(f"已跳过 {item.file}：{item.reason}", err=True)
         hint = "" if recursive else "如表在子文件夹中，请加 --recursive。"
-        _fail(f"文件夹“{inbox}”中没有 .xlsx/.xlsm 文件，未评分。{hint}")
+        _fail(f"文件夹“{inbox}”中没有自评表文件（.xlsx、.xlsm、.xls、.et、.ods），未评分。{hint}")
     bar = None
     if sys.stderr.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

@@ -57,7 +57,13 @@ def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str
     target = output_path(source, Path(out_dir) if out_dir is not None else None)
     if target.resolve() == source.resolve():
         target = target.with_name(f"{target.stem}_副本{target.suffix}")
+    copy_source = None
     try:
+        if result.workbook is None:  # an .xls/.et/.ods form: converted, or rebuilt from its grid
+            from perfeval_xlsx.output.convert import CopySource
+
+            copy_source = CopySource()
+            copy_source.prepare(result, source)
         write_scored_copy(result, source, target)
     except OSError as exc:
         result.findings.append(finding("E-FILE-IO", "", "", "file", str(target),
@@ -72,5 +78,7 @@ def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str
         result.status = UNREADABLE
         return ScoreOutcome(result, None)
     finally:
-        result.workbook = None  # free it: a batch must not hold workbooks
+        result.workbook = result.grid = None  # free them: a batch must not hold workbooks
+        if copy_source is not None:
+            copy_source.close()
     return ScoreOutcome(result, target)

@@ -129,3 +129,25 @@ def convert_to_pdf(soffice: str, files: list[Path], outdir: Path) -> subprocess.
          "--convert-to", "pdf", "--outdir", str(outdir), *map(str, files)],
         capture_output=True, text=True, timeout=600,
     )
+
+
+MEASURE = """
+import resource, subprocess, sys, time
+t = time.perf_counter()
+r = subprocess.run([sys.executable, "-m", "perfeval_xlsx", "check", "--json", sys.argv[1]], capture_output=True, text=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(time.perf_counter() - t, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, r.returncode)
+print(r.stdout)
+"""
+
+
+def measure_check(path: Path):
+    """`perfeval check --json PATH` in a child process: (wall s, CPU s, peak RSS kB, exit code,
+    parsed JSON). The work done is the CPU time (start-up included); the wall time also counts
+    what other processes of a busy machine take, so tests bound it only loosely (a hang)."""
+    import json
+
+    out = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, timeout=120)
+    first, _, rest = out.stdout.partition("\n")
+    wall, cpu, rss, code = first.split()
+    return float(wall), float(cpu), int(rss), int(code), json.loads(rest)

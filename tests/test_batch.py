@@ -112,7 +112,7 @@ def big(tmp_path_factory):
     (inbox / "generated" / "~WRL0001.tmp").write_bytes(b"temp")
     # other files: skipped, with the reason
     (inbox / "说明.txt").write_text("请各单位于 11 月底前报送。", encoding="utf-8")
-    (inbox / "旧格式.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
+    (inbox / "旧格式.xlsb").write_bytes(b"PK\x03\x04" + b"\x00" * 512)  # (.xls/.et/.ods are scored: test_formats.py)
     inputs = {p: sha256(p) for p in inbox.rglob("*") if p.is_file()}
 
     first = run_cli("batch", str(inbox), "-o", str(out), "--recursive", "--jobs", "2", "--json")
@@ -184,12 +184,12 @@ def test_lock_files_are_ignored_and_other_files_skipped_with_a_reason(big):
     files = [Path(d["file"]).name for d in big.data["files"]]
     assert not [f for f in files if f.startswith(("~", ".~"))]
     skipped = {s["file"]: s["reason"] for s in big.data["skipped"]}
-    assert set(skipped) == {"说明.txt", "旧格式.xls"}
-    assert "另存为 .xlsx" in skipped["旧格式.xls"]
+    assert set(skipped) == {"说明.txt", "旧格式.xlsb"}
+    assert "另存为 .xlsx" in skipped["旧格式.xlsb"]
     assert "不是 Excel 工作簿" in skipped["说明.txt"]
     sheet = read_table(big.first_rollup, "未处理文件")
-    assert {r["文件"] for r in sheet} == {"说明.txt", "旧格式.xls"}
-    assert "已跳过  旧格式.xls  旧版 Excel（.xls）格式" in big.second.stdout
+    assert {r["文件"] for r in sheet} == {"说明.txt", "旧格式.xlsb"}
+    assert "已跳过  旧格式.xlsb  Excel 二进制工作簿（.xlsb）" in big.second.stdout
 
 
 def test_json_summary_and_exit_code(big):
@@ -197,7 +197,7 @@ def test_json_summary_and_exit_code(big):
     assert big.first.stderr == ""  # not a terminal: no progress bar; nothing but JSON on stdout
     assert set(big.data) >= {"files", "summary", "rollup"}
     # hand-counted: 2 clean samples + 40 generated; seed 000 and two broken files warn; four broken
-    # files have errors; one file is cut short; 说明.txt and 旧格式.xls are skipped
+    # files have errors; one file is cut short; 说明.txt and 旧格式.xlsb are skipped
     assert {k: big.data["summary"][k] for k in ("total", "ok", "warnings", "errors", "unreadable", "skipped")} == \
         {"total": 50, "ok": 42, "warnings": 3, "errors": 4, "unreadable": 1, "skipped": 2}
     assert Path(big.data["rollup"]).name.startswith("汇总_") and Path(big.data["rollup"]).is_file()
@@ -390,7 +390,7 @@ def test_exit_codes_and_usage_errors(tmp_path):
     (only_locks / "~$表.xlsx").write_bytes(b"x")
     (only_locks / ".~lock.表.xlsx#").write_text("x")
     result = run_cli("batch", str(only_locks), "-o", str(out))
-    assert result.returncode == 2 and "没有 .xlsx/.xlsm 文件" in result.stderr
+    assert result.returncode == 2 and "没有自评表文件（.xlsx、.xlsm、.xls、.et、.ods）" in result.stderr
 
 
 def test_outbox_inside_or_equal_to_inbox_is_not_scored_again(tmp_path):
@@ -424,7 +424,7 @@ def test_lock_temp_and_system_files_are_recognised(name):
 
 
 @pytest.mark.parametrize("name, outcome", [
-    ("表.xlsx", None), ("表.XLSM", None), ("表.xls", "另存为 .xlsx"), ("表.et", "另存为 .xlsx"), ("表.ods", "另存为 .xlsx"),
+    ("表.xlsx", None), ("表.XLSM", None), ("表.xls", None), ("表.et", None), ("表.ods", None), ("表.xlsb", "另存为 .xlsx"),
     ("表.csv", "CSV"), ("表.zip", "解压"), ("表.pdf", "PDF"), ("说明.docx", "Word"), ("照片.jpg", "不是 Excel 工作簿"),
 ])
 def test_classify(name, outcome, tmp_path):

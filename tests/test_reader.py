@@ -195,10 +195,23 @@ def test_seed001_formula_actuals_read_through_cached_values():
     assert rate.actual.formula and rate.actual.value == 100
 
 
-def test_formula_without_cached_value_is_an_error_naming_the_cell(tmp_path):
+def test_formula_without_cached_value_is_computed(tmp_path):
+    """A formula saved without its result (openpyxl, finance-system exports) is computed by a
+    formula engine and scored, with an info finding naming the cell."""
     wb = openpyxl.load_workbook(BASE)
     ws = wb["自评表"]
-    ws["G14"] = "=800+215"  # openpyxl writes no cached result
+    ws["G14"] = "=800+215"  # openpyxl writes no cached result; 1015 本 as in the sample
+    path = tmp_path / "formula.xlsx"
+    wb.save(path)
+    result = check_file(path)
+    assert [(f.code, f.cell, f.value) for f in result.findings] == [("I-FORMULA-COMPUTED", "G14", 1015)]
+    assert result.status == "ok" and result.score.total == 100
+
+
+def test_formula_no_engine_can_compute_is_an_error_naming_the_cell(tmp_path):
+    wb = openpyxl.load_workbook(BASE)
+    ws = wb["自评表"]
+    ws["G14"] = "=NOSUCHFUNCTION(800)"  # neither the formulas package nor LibreOffice knows it
     path = tmp_path / "formula.xlsx"
     wb.save(path)
     result = check_file(path)

@@ -10,26 +10,26 @@ from pathlib import Path
 
 from perfeval_xlsx.errors import OutboxBusy
 from perfeval_xlsx.reading.files import NOT_REGULAR
+from perfeval_xlsx.reading.safety import FORM_SUFFIXES
 from perfeval_xlsx.vocab import (
     BATCH_FILE,
     CACHE_FILE,
     LOCK_FILE,
     MAIL_LOG,
     ROLLUP_NAME,
-    SCORED_SUFFIXES,
     is_scored_name,
 )
 
 SAVE_AS_XLSX = "请在 Excel/WPS 中打开，另存为 .xlsx（Excel 工作簿）后放回文件夹。"
 
+# .xls, .et and .ods are forms like .xlsx (FORM_SUFFIXES): read, scored, a scored .xlsx copy
 SKIP_REASONS = {
-    ".xls": "旧版 Excel（.xls）格式，无法评分。" + SAVE_AS_XLSX,
-    ".et": "WPS 表格（.et）格式，无法评分。" + SAVE_AS_XLSX,
     ".ett": "WPS 表格模板（.ett），不是填好的表。" + SAVE_AS_XLSX,
     ".xlsb": "Excel 二进制工作簿（.xlsb），无法评分。" + SAVE_AS_XLSX,
     ".xltx": "Excel 模板文件（.xltx），不是填好的表。" + SAVE_AS_XLSX,
     ".xltm": "Excel 模板文件（.xltm），不是填好的表。" + SAVE_AS_XLSX,
-    ".ods": "OpenDocument 表格（.ods），无法评分。请在 LibreOffice/WPS 中另存为 .xlsx（Excel 2007-365）后放回文件夹。",
+    ".xlt": "Excel 模板文件（.xlt），不是填好的表。" + SAVE_AS_XLSX,
+    ".ots": "OpenDocument 表格模板（.ots），不是填好的表。请在 LibreOffice/WPS 中另存为 .xlsx 或 .ods 后放回文件夹。",
     ".csv": "文本/CSV 文件，不是自评表。请使用自评表模板填写，保存为 .xlsx 后放回文件夹。",
     ".zip": "压缩包，未处理。请解压后把其中的 .xlsx 放入文件夹。",
     ".rar": "压缩包，未处理。请解压后把其中的 .xlsx 放入文件夹。",
@@ -40,7 +40,7 @@ SKIP_REASONS = {
     ".wps": "WPS 文字文档，不是自评表。请提交 Excel 格式（.xlsx）的自评表。",
 }
 
-OTHER_REASON = "不是 Excel 工作簿（.xlsx/.xlsm），未处理。自评表请保存为 .xlsx 后放入文件夹。"
+OTHER_REASON = "不是 Excel 工作簿（也不是 WPS、LibreOffice 表格：.xlsx、.xlsm、.xls、.et、.ods），未处理。自评表请保存为 .xlsx 后放入文件夹。"
 
 SUBFOLDER_REASON = "这是子文件夹，其中的文件未处理（未选择包括子文件夹）。"
 
@@ -130,7 +130,7 @@ def classify(path: Path, inbox: Path, outbox: Path) -> str | None:
     if is_lock_or_temp(path.name) or is_own_output(path, outbox):
         return ""
     suffix = path.suffix.lower()
-    if suffix in SCORED_SUFFIXES:
+    if suffix in FORM_SUFFIXES:
         return None
     return SKIP_REASONS.get(suffix, OTHER_REASON)
 

@@ -8,7 +8,7 @@ Sheets:
 - ``问题清单`` — every finding of every file with its cell, errors first;
 - ``图表`` — native Excel charts (grade distribution, score ranking, execution-rate distribution)
   over small value tables on the same sheet;
-- ``未处理文件`` — only when some files were skipped (not .xlsx/.xlsm), with the reason.
+- ``未处理文件`` — only when some files were skipped (not a form file, or a scored-copy name clash), with the reason.
 
 The input is plain per-file dicts (the objects of ``perfeval score --json``) read one at a time:
 xlsxwriter runs in constant-memory mode and the findings wait in temporary files, so a batch of
@@ -435,7 +435,7 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
     overview = [("文件数", total_files), (STATUS_LABEL[OK], stats.status[OK]), (STATUS_LABEL[WARNINGS], stats.status[WARNINGS]),
                 (f"{STATUS_LABEL[ERRORS]}（等级{PROVISIONAL}）", stats.status[ERRORS]),
                 (STATUS_LABEL[UNREADABLE], stats.status[UNREADABLE]),
-                ("未处理（不是 .xlsx/.xlsm）", skipped)]
+                ("未处理（不是自评表文件等）", skipped)]
     for label, value in overview:
         ws.write_string(row, 0, label, f["text"])
         ws.write_number(row, 1, value, f["int"])

@@ -307,6 +307,13 @@ def _summary_sheet(wb, st: _Styles, result: CheckResult, source: Path) -> None:
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
     ws.cell(row, 1, f"复核得分按《项目支出绩效评价管理办法》（财预〔2020〕10号）规则计算；评分工具 perfeval-xlsx {__version__}。")
     ws.cell(row, 1).font = Font(name=FONT, size=9, color="595959")
+    if result.copy_note:  # the copy is not the unit's workbook as it was (output/convert.py)
+        row += 1
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
+        ws.cell(row, 1, result.copy_note)
+        ws.cell(row, 1).font = Font(name=FONT, size=9, color="9C5700")
+        ws.cell(row, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[row].height = 40
     _page(ws, landscape=False)
     wb.active = 0
 
@@ -388,7 +395,7 @@ def write_scored_copy(result: CheckResult, source: Path, target: Path) -> Path:
     for name in (SUMMARY, DETAIL, ISSUES):
         if name in wb.sheetnames:
             del wb[name]
-    _values_for_formulas(wb, source, {result.form.sheet: result.form.cached_values})
+    _values_for_formulas(wb, result.formula_source or source, {result.form.sheet: result.form.cached_values})
     ws = wb[result.form.sheet]
     _fill_form(ws, result)
     _mark_findings(ws, result)

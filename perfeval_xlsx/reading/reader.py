@@ -14,12 +14,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from openpyxl.utils.cell import get_column_letter
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
 from perfeval_xlsx.forms.model import Cell, Form, FundsLine, GroupLabel, Header, IndicatorRow
-from perfeval_xlsx.reading.safety import MISSING, FileProblem, cached_formula_values, inspect_file
+from perfeval_xlsx.reading.grid import SheetGrid, WorkbookGrid, formula_literal
+from perfeval_xlsx.reading.safety import FileProblem, cached_formula_values, inspect_file
 from perfeval_xlsx.reading.values import normalize_label, normalize_text
 from perfeval_xlsx.vocab import OUTPUT_SHEETS
+from perfeval_xlsx.reading.xlsx import sheet_from_openpyxl
 
 LABEL_MAX = 40  # characters: a label longer than this is a sentence, not a label
 
@@ -84,38 +86,31 @@ def _match(label: str, synonyms: Iterable[str], prefix: bool = True) -> bool:
 
 
 class _Grid:
-    """A worksheet as a grid of resolved values: merged cells give their anchor's value,
-    formulas their cached result."""
+    """A sheet's grid as the form reader sees it: merged cells give their anchor's value,
+    formulas their cached result, labels are normalised text."""
 
-    def __init__(self, ws, cached: dict[str, Any] | None = None):
-        self.ws = ws
-        self.title = ws.title
-        self.cached = cached or {}
+    def __init__(self, sheet: SheetGrid):
+        self.sheet = sheet
+        self.title = sheet.title
         self.anchor: dict[tuple[int, int], tuple[int, int]] = {}
         self.ranges: dict[tuple[int, int], tuple[int, int, int, int]] = {}
-        for rng in ws.merged_cells.ranges:
-            top = (rng.min_row, rng.min_col)
-            self.ranges[top] = (rng.min_row, rng.min_col, rng.max_row, rng.max_col)
-            for r in range(rng.min_row, rng.max_row + 1):
-                for c in range(rng.min_col, rng.max_col + 1):
+        for r1, c1, r2, c2 in sheet.clipped_merges():
+            top = (r1, c1)
+            self.ranges[top] = (r1, c1, r2, c2)
+            for r in range(r1, r2 + 1):
+                for c in range(c1, c2 + 1):
                     self.anchor[(r, c)] = top
-        # only the cells that exist (a sheet may claim a million rows of formatting)
-        self.cells = ws._cells  # noqa: SLF001 - openpyxl's store of existing cells
+        self.cells = sheet.cells  # only the cells that exist (a sheet may claim a million rows of formatting)
         self.labels: dict[int, dict[int, str]] = {}
         for (r, c), cell in self.cells.items():
             value = cell.value
-            if isinstance(value, str) and value.strip() and not value.startswith("="):
-                if len(value) <= LABEL_MAX:  # long text (a reason, a goal) is never a label
-                    self.labels.setdefault(r, {})[c] = normalize_label(value)
-            elif self._is_formula(cell):
-                cached = self.cached.get(cell.coordinate, MISSING)
-                text = cached if isinstance(cached, str) else _formula_literal(cell.value)
+            if cell.is_formula:
+                text = value if isinstance(value, str) and not cell.missing_cache else cell.literal
                 if text:
                     self.labels.setdefault(r, {})[c] = normalize_label(text)
-
-    @staticmethod
-    def _is_formula(cell) -> bool:
-        return cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("="))
+            elif isinstance(value, str) and value.strip():
+                if len(value) <= LABEL_MAX:  # long text (a reason, a goal) is never a label
+                    self.labels.setdefault(r, {})[c] = normalize_label(value)
 
     def merged_end_col(self, r: int, c: int) -> int:
         top = self.anchor.get((r, c))
@@ -132,24 +127,22 @@ class _Grid:
         if raw is None:
             return Cell(self.title, address, None)
         fmt = raw.number_format or "General"
-        if self._is_formula(raw):
-            cached = self.cached.get(raw.coordinate, MISSING)
-            if cached is MISSING:
+        if raw.is_formula:
+            if raw.missing_cache:
                 return Cell(self.title, address, None, fmt, formula=True, missing_cache=True)
-            return Cell(self.title, address, cached if cached != "" else None, fmt, formula=True)
-        value = raw.value
-        if hasattr(value, "text") and not isinstance(value, str):  # rich text
-            value = str(value)
-        return Cell(self.title, address, value, fmt)
+            return Cell(self.title, address, raw.value if raw.value != "" else None, fmt, formula=True)
+        return Cell(self.title, address, raw.value, fmt)
 
     def follower(self, r: int, c: int) -> Cell:
         """A blank cell inside a merged range, naming the cell that holds the range's value."""
         ar, ac = self.anchor[(r, c)]
         return Cell(self.title, f"{get_column_letter(c)}{r}", None, merged_into=f"{get_column_letter(ac)}{ar}")
 
-    def raw(self, address: str) -> Any:
-        """The cell's own content (a formula as its text)."""
-        return self.ws[address].value
+    def literal(self, address: str) -> str:
+        """The first text literal of the formula in `address` (a group label computed by a formula)."""
+        col, row = coordinate_from_string(address)
+        raw = self.cells.get((row, column_index_from_string(col)))
+        return raw.literal if raw is not None else ""
 
     def label(self, r: int, c: int) -> str:
         ar, ac = self.anchor.get((r, c), (r, c))
@@ -177,8 +170,7 @@ class _Grid:
 
 def _formula_literal(formula: Any) -> str:
     """The first text literal of a formula (our 一级 labels) when it has no cached value."""
-    m = re.search(r'"([^"]+)"', str(formula))
-    return m.group(1) if m else ""
+    return formula_literal(formula)
 
 
 def _indicator_header_row(grid: _Grid) -> int | None:
@@ -228,37 +220,121 @@ def open_workbook(path: Path, keep_vba: bool = False):
         raise FileProblem("E-FILE-CORRUPT", f"文件内容无法解析（{name}），可能已损坏。请在 Excel/WPS 中打开并重新保存为 .xlsx 后再提交。") from None
 
 
-def choose_sheet(wb) -> Any:
+def _as_grid(sheet) -> SheetGrid:
+    return sheet if isinstance(sheet, SheetGrid) else sheet_from_openpyxl(sheet)
+
+
+def choose_sheet(sheets) -> Any:
+    """The one sheet holding the form, among a workbook's sheets (openpyxl worksheets or
+    SheetGrids; an openpyxl Workbook is taken as its worksheets)."""
+    sheets = list(getattr(sheets, "worksheets", sheets))
     candidates = []
-    for ws in wb.worksheets:
-        if ws.title in OUTPUT_SHEETS:
+    for sheet in sheets:
+        if sheet.title in OUTPUT_SHEETS:
             continue
-        if _indicator_header_row(_Grid(ws)) is not None:
-            candidates.append(ws)
-    visible = [ws for ws in candidates if ws.sheet_state == "visible"]
+        if _indicator_header_row(_Grid(_as_grid(sheet))) is not None:
+            candidates.append(sheet)
+    visible = [s for s in candidates if _state(s) == "visible"]
     if len(visible) >= 1:
         candidates = visible
     if not candidates:
-        names = "、".join(ws.title for ws in wb.worksheets)
+        names = "、".join(s.title for s in sheets)
         raise FormNotFound("E-NO-FORM", f"工作簿的工作表（{names}）中都找不到绩效指标表（表头应有“三级指标”“年度指标值”“实际完成值”“分值”等栏目）。请使用自评表模板填写，或检查表头文字是否被改动。")
     if len(candidates) > 1:
-        names = "、".join(f"“{ws.title}”" for ws in candidates)
+        names = "、".join(f"“{s.title}”" for s in candidates)
         raise FormNotFound("E-MANY-FORMS", f"工作表 {names} 都像自评表，无法确定读取哪一张。一个文件只能提交一个项目：请把其余项目另存为单独的文件，或删除多余的工作表。")
     return candidates[0]
 
 
+def _state(sheet) -> str:
+    return sheet.state if isinstance(sheet, SheetGrid) else sheet.sheet_state
+
+
+@dataclass
+class Loaded:
+    """A workbook as read: its real format, the form, and what the scored copy is written
+    from — the openpyxl workbook (.xlsx/.xlsm) or the grid (other formats)."""
+
+    kind: str  # xlsx | xls | ods
+    form: Form
+    workbook: Any = None
+    grid: WorkbookGrid | None = None
+    sheet: Any = None  # the form's sheet: an openpyxl worksheet or a SheetGrid
+
+    def reread(self, values: dict[str, Any]) -> None:
+        """Read the form again with these formula results (A1 address → value) filled in."""
+        if isinstance(self.sheet, SheetGrid):
+            for address, value in values.items():
+                col, row = coordinate_from_string(address)
+                cell = self.sheet.cells.get((row, column_index_from_string(col)))
+                if cell is not None:
+                    cell.value, cell.missing_cache = value, False
+            self.form = read_grid_form(self.grid, self.sheet)
+        else:
+            cached = {**self.form.cached_values, **values}
+            self.form = read_sheet(self.sheet, cached, self.form.path)
+
+
+def load(path: str | Path, keep_vba: bool = False, workbook: bool = True) -> Loaded:
+    """Tell the file's format by its bytes, check it is safe, and read its form from the grid.
+    `workbook`: also load an .xlsx/.xlsm with openpyxl (to write a scored copy from it); the
+    form is read from the sheet XML either way (xlsx_xml), openpyxl being the fallback reader."""
+    path = Path(path)
+    kind = inspect_file(path)
+    if kind != "xlsx":
+        grid = read_grid(path, kind)
+        sheet = choose_sheet(grid.sheets)
+        return Loaded(kind, read_grid_form(grid, sheet), grid=grid, sheet=sheet)
+    from perfeval_xlsx.reading.xlsx_xml import read_xlsx
+
+    try:
+        grid = read_xlsx(path)
+    except FileProblem as problem:
+        if problem.code != "E-FILE-CORRUPT":
+            raise
+        grid = None  # something our XML reader does not follow: openpyxl reads it
+    if grid is None:
+        wb = open_workbook(path, keep_vba=keep_vba)
+        ws = choose_sheet(wb)
+        try:
+            cached = cached_formula_values(path, ws.title)
+        except Exception:  # noqa: BLE001 - no cached values: formulas will be reported
+            cached = {}
+        return Loaded(kind, read_sheet(ws, cached, str(path)), workbook=wb, sheet=ws)
+    sheet = choose_sheet(grid.sheets)
+    loaded = Loaded(kind, read_grid_form(grid, sheet), grid=grid, sheet=sheet)
+    if workbook:
+        loaded.workbook = open_workbook(path, keep_vba=keep_vba)
+    return loaded
+
+
 def load_form(path: str | Path, keep_vba: bool = False):
     """Load the workbook and read its form: (workbook, Form). The workbook is loaded once,
-    with formulas kept, so that the scored copy can be written from it."""
-    path = Path(path)
-    inspect_file(path)
-    wb = open_workbook(path, keep_vba=keep_vba)
-    ws = choose_sheet(wb)
-    try:
-        cached = cached_formula_values(path, ws.title)
-    except Exception:  # noqa: BLE001 - no cached values: formulas will be reported
-        cached = {}
-    return wb, read_sheet(ws, cached, str(path))
+    with formulas kept, so that the scored copy can be written from it (openpyxl, for
+    .xlsx/.xlsm); for any other format it is None (see `load`)."""
+    loaded = load(path, keep_vba)
+    return loaded.workbook, loaded.form
+
+
+def read_grid(path: Path, kind: str) -> WorkbookGrid:
+    """The grid of a workbook whose real format (`inspect_file`) is `kind`."""
+    if kind == "xls":
+        from perfeval_xlsx.reading.xls import read_xls
+
+        return read_xls(path)
+    if kind == "ods":
+        from perfeval_xlsx.reading.ods import read_ods
+
+        return read_ods(path)
+    raise ValueError(kind)
+
+
+def read_grid_form(grid: WorkbookGrid, sheet: SheetGrid | None = None) -> Form:
+    """The form in a workbook's grid (in `sheet`, when the sheet is chosen already)."""
+    sheet = sheet or choose_sheet(grid.sheets)
+    form = read_sheet(sheet, path=str(grid.path))
+    form.cached_values = {address: cell.value for address, cell in sheet.formula_cells() if not cell.missing_cache}
+    return form
 
 
 def read_form(path: str | Path) -> Form:
@@ -266,14 +342,17 @@ def read_form(path: str | Path) -> Form:
     return load_form(path)[1]
 
 
-def read_sheet(ws, cached: dict[str, Any], path: str = "") -> Form:
-    grid = _Grid(ws, cached)
+def read_sheet(ws, cached: dict[str, Any] | None = None, path: str = "") -> Form:
+    """The form in one sheet: a SheetGrid, or an openpyxl worksheet with its formulas' cached
+    results (`cached`: A1 address → value)."""
+    sheet = ws if isinstance(ws, SheetGrid) else sheet_from_openpyxl(ws, cached)
+    grid = _Grid(sheet)
     header_row = _indicator_header_row(grid)
     if header_row is None:
-        raise FormNotFound("E-NO-FORM", f"工作表“{ws.title}”中找不到绩效指标表。")
+        raise FormNotFound("E-NO-FORM", f"工作表“{sheet.title}”中找不到绩效指标表。")
     columns = _columns(grid, header_row, INDICATOR_SYNONYMS)
     form = _FormReader(grid, header_row, columns, path).read()
-    form.cached_values = cached
+    form.cached_values = dict(cached or {})
     return form
 
 
@@ -465,7 +544,7 @@ class _FormReader:
                 cell = g.cell(r, cols[key]) if key in cols else None
                 if cell is not None and cell.missing_cache:
                     # a group label computed by a formula (our template), saved without its result
-                    label = _formula_literal(g.raw(cell.address))
+                    label = g.literal(cell.address)
                     cell = Cell(cell.sheet, cell.address, label or None)
                 if cell is None or cell.blank:
                     continue  # written once above for several rows (merged or not)

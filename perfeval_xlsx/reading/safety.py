@@ -1,8 +1,9 @@
 """Before openpyxl sees a file: is it an .xlsx at all, is it safe to open, what do formulas hold.
 
-- The file type is told by its bytes, not its name: an .xls/.et (OLE), an encrypted workbook
-  (OLE with an EncryptedPackage stream), an .ods, a CSV or random bytes each get one clear
-  finding instead of a traceback.
+- The file type is told by its bytes, not its name: an .xlsx/.xlsm, an .xls/.et (OLE with a
+  Workbook stream) and an .ods are read; an encrypted workbook (OLE with an EncryptedPackage
+  stream, an .xls with a FILEPASS record, an .ods whose manifest has encryption data), a Word
+  document, a CSV or random bytes each get one clear finding instead of a traceback.
 - A zip whose members declare an absurd uncompressed size or ratio (a zip bomb) is refused
   before anything is inflated; zipfile never inflates past a member's declared size, so the
   declared sizes bound the memory used.
@@ -32,10 +33,14 @@ NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 MISSING = object()  # a formula cell with no cached value
+#: the file names of forms: .xlsx/.xlsm (openpyxl), .xls and WPS .et (xlrd), .ods (its XML)
+FORM_SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm", ".xls", ".et", ".ods")
 
 
-def inspect_file(path: Path) -> None:
-    """Raise FileProblem unless `path` looks like a safe .xlsx/.xlsm workbook."""
+def inspect_file(path: Path) -> str:
+    """The real format of `path` — "xlsx" (also .xlsm), "xls" (also a WPS .et that is BIFF
+    inside) or "ods" — told by its bytes; raise FileProblem unless it is one of them and safe to
+    open."""
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -46,11 +51,11 @@ def inspect_file(path: Path) -> None:
     if size == 0:
         raise FileProblem("E-FILE-CORRUPT", "文件是空的（0 字节）。请重新保存或重新提交这份表。")
     if head.startswith(OLE_MAGIC):
-        data = path.read_bytes() if size < 50 * 1024 * 1024 else b""
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            raise FileProblem("E-FILE-ENCRYPTED", "工作簿设置了打开密码，无法读取。请在 Excel/WPS 中取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后另存为 .xlsx 再提交。")
-        raise FileProblem("E-FILE-FORMAT", "这是旧版 Excel（.xls）或 WPS（.et）格式的文件。请在 Excel/WPS 中打开，另存为 .xlsx（Excel 工作簿）后再提交。")
+        return _inspect_ole(path, size)
     if not head.startswith(b"PK"):
+        if suffix in (".xls", ".et") and _looks_like_markup(path):
+            raise FileProblem("E-FILE-FORMAT", "这份“.xls”实际是网页（HTML）或 XML 表格（常见于业务系统导出），不是 Excel 工作簿。"
+                                               "请在 Excel/WPS 中打开，另存为 .xlsx（Excel 工作簿）后再提交。")
         if suffix == ".csv" or _looks_like_text(path):
             raise FileProblem("E-FILE-FORMAT", "这是文本/CSV 文件，不是 Excel 工作簿。请使用自评表模板填写，保存为 .xlsx 后再提交。")
         raise FileProblem("E-FILE-FORMAT", "文件内容不是 Excel 工作簿（可能扩展名被改过或文件已损坏）。请在 Excel/WPS 中打开原表，另存为 .xlsx 后再提交。")
@@ -58,9 +63,13 @@ def inspect_file(path: Path) -> None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             names = {i.filename for i in infos}
-            if "mimetype" in names and "content.xml" in names:
-                raise FileProblem("E-FILE-FORMAT", "这是 OpenDocument 表格（.ods）。请在 LibreOffice/WPS 中另存为 .xlsx（Excel 2007-365）后再提交。")
             _check_zip_sizes(infos)
+            if "mimetype" in names and "content.xml" in names:
+                _check_ods(zf, names)
+                for info in infos:
+                    if info.filename.endswith((".xml", ".rdf")):
+                        _check_no_doctype(zf, info)
+                return "ods"
             if "xl/workbook.xml" not in names:
                 if "word/document.xml" in names:
                     raise FileProblem("E-FILE-FORMAT", "这是 Word 文档，不是 Excel 工作簿。请使用自评表模板（.xlsx）填写。")
@@ -72,6 +81,63 @@ def inspect_file(path: Path) -> None:
         raise FileProblem("E-FILE-CORRUPT", "文件不完整或已损坏（可能未传输完整）。请在 Excel/WPS 中重新保存后再提交。") from None
     except (OSError, EOFError, zipfile.LargeZipFile, NotImplementedError, RuntimeError) as exc:
         raise FileProblem("E-FILE-CORRUPT", f"文件无法解压（{type(exc).__name__}），可能已损坏。请在 Excel/WPS 中重新保存后再提交。") from None
+    return "xlsx"
+
+
+ODS_MIMETYPES = ("application/vnd.oasis.opendocument.spreadsheet", "application/vnd.oasis.opendocument.spreadsheet-template")
+
+
+def _check_ods(zf: zipfile.ZipFile, names: set[str]) -> None:
+    """An OpenDocument package: a spreadsheet, not password-protected."""
+    mimetype = zf.read("mimetype")[:200].decode("ascii", "replace").strip()
+    if mimetype not in ODS_MIMETYPES:
+        kind = "文字文档" if "text" in mimetype else "演示文稿" if "presentation" in mimetype else "文档"
+        raise FileProblem("E-FILE-FORMAT", f"这是 OpenDocument {kind}，不是表格。请使用自评表模板填写，保存为 .xlsx 后再提交。")
+    if "META-INF/manifest.xml" in names:
+        with zf.open("META-INF/manifest.xml") as fh:
+            manifest = fh.read(MAX_MANIFEST)
+        if b"encryption-data" in manifest:
+            raise FileProblem("E-FILE-ENCRYPTED", "表格设置了打开密码，无法读取。请在 LibreOffice/WPS 中取消密码（文件 → 属性 → "
+                                                  "安全 → 去掉密码）后保存，再提交。")
+
+
+MAX_MANIFEST = 1024 * 1024
+
+
+def _inspect_ole(path: Path, size: int) -> str:
+    """An OLE2 compound file: an .xls/.et workbook ("xls"), an encrypted OOXML workbook, a
+    Word document, or damaged."""
+    from perfeval_xlsx.reading.xls import MAX_XLS_BYTES
+
+    if size > MAX_XLS_BYTES:
+        raise FileProblem("E-FILE-UNSAFE", f"文件大小为 {size // (1024 * 1024)} MB，远超正常的自评表，已拒绝读取。"
+                                           "请删除多余内容（如图片）后另存为 .xlsx 再提交。")
+    try:
+        import io
+
+        from xlrd import compdoc
+
+        doc = compdoc.CompDoc(path.read_bytes(), logfile=io.StringIO())
+        names = {d.name for d in doc.dirlist}
+    except OSError as exc:
+        raise FileProblem("E-FILE-IO", f"无法打开文件：{exc.strerror or exc}。请确认文件存在、未被其他程序占用。") from None
+    except Exception:  # noqa: BLE001 - a damaged compound file raises many kinds
+        raise FileProblem("E-FILE-CORRUPT", "文件不完整或已损坏（Office 复合文档结构无法解析）。请在 Excel/WPS 中重新保存后再提交。") from None
+    if "EncryptedPackage" in names:
+        raise FileProblem("E-FILE-ENCRYPTED", "工作簿设置了打开密码，无法读取。请在 Excel/WPS 中取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后另存为 .xlsx 再提交。")
+    if "Workbook" in names or "Book" in names:
+        return "xls"
+    if "WordDocument" in names:
+        raise FileProblem("E-FILE-FORMAT", "这是 Word 文档（.doc），不是 Excel 工作簿。请使用自评表模板填写，保存为 .xlsx 后再提交。")
+    raise FileProblem("E-FILE-FORMAT", "文件是 Office 复合文档，但其中没有 Excel 工作簿（可能是 WPS 的其他文档或已损坏）。"
+                                       "请在 Excel/WPS 中打开原表，另存为 .xlsx（Excel 工作簿）后再提交。")
+
+
+def _looks_like_markup(path: Path) -> bool:
+    """An HTML table or an XML Spreadsheet 2003 saved under an .xls name."""
+    with path.open("rb") as fh:
+        sample = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return sample.startswith((b"<html", b"<!doctype html", b"<table", b"<?xml", b"<meta")) or b"<html" in sample[:1024]
 
 
 def _looks_like_text(path: Path) -> bool:

@@ -30,7 +30,7 @@ class Rule:
 
 CATALOGUE: dict[str, Rule] = {r.code: r for r in (
     # -- the file itself ---------------------------------------------------------------
-    Rule("E-FILE-FORMAT", ERROR, "不是 .xlsx 工作簿", FILE),
+    Rule("E-FILE-FORMAT", ERROR, "不是 Excel/WPS/LibreOffice 工作簿", FILE),
     Rule("E-FILE-CORRUPT", ERROR, "文件为空、不完整或已损坏", FILE),
     Rule("E-FILE-ENCRYPTED", ERROR, "工作簿设有打开密码", FILE),
     Rule("E-FILE-UNSAFE", ERROR, "文件结构异常，已拒绝读取", FILE),
@@ -47,6 +47,7 @@ CATALOGUE: dict[str, Rule] = {r.code: r for r in (
     Rule("W-FUNDS-FROM-PARTS", WARNING, "年度资金总额未填，按分项合计"),
     Rule("E-NUMBER-TEXT", ERROR, "数字单元格中是文字"),
     Rule("E-FORMULA-NO-VALUE", ERROR, "公式没有计算结果"),
+    Rule("I-FORMULA-COMPUTED", INFO, "公式没有保存结果，已重新计算"),
     # -- weights -----------------------------------------------------------------------
     Rule("E-WEIGHT-INVALID", ERROR, "分值为空、为 0 或为负数"),
     Rule("E-WEIGHT-SUM", ERROR, "分值合计不等于 100"),
