@@ -146,10 +146,20 @@ def test_negative_spending_is_an_error_and_scores_nothing(tmp_path):
     assert r.score.execution_score is None and r.score.grade == "待更正"
 
 
-@pytest.mark.parametrize("target", ["约1000本", "#N/A", "1000本左右"])
+@pytest.mark.parametrize("target", ["#N/A", "≥800本？", "12万±"])
 def test_target_with_a_number_that_cannot_be_read_is_not_qualitative(tmp_path, target):
     r = _check(tmp_path, {"E14": target, "D14": None, "F14": None})
     assert _found(r) == [("E-TARGET-INVALID", "E14")]
+
+
+@pytest.mark.parametrize("target", ["约1000本", "1000本左右"])
+def test_an_approximate_target_is_at_least_that_number(tmp_path, target):
+    """Issue 10 point 8: 约1000本 / 1000本左右 as a target is ≥ 1000 with an info finding;
+    the base row's 1015 meets it (full 6)."""
+    r = _check(tmp_path, {"E14": target, "D14": None, "F14": None})
+    assert _found(r) == [("I-APPROX-TARGET", "E14")]
+    row = r.score.rows.set_index("row").loc[14]
+    assert (row["operator"], row["target"], row["actual"], row["score"]) == ("≥", 1000, 1015, 6)
 
 
 def test_month_only_deadline_without_a_year(tmp_path):
