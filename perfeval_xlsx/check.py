@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.reading.safety import FileProblem
-from perfeval_xlsx.rules.findings import Finding, finding, status_of
+from perfeval_xlsx.rules.findings import Finding, finding, plain, status_of
 from perfeval_xlsx.rules.profile import DEFAULT_PROFILE, FORM_PROFILES, Profile, load_profile
 
 
@@ -36,7 +36,7 @@ class CheckResult:
         }
         if with_scores:
             out.update(score_summary(self))
-        return out
+        return plain(out)
 
 
 EMPTY_PROJECT = {"name": None, "department": None, "unit": None, "year": None}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.check import CheckResult, check_file, score_summary
-from perfeval_xlsx.rules.findings import finding
+from perfeval_xlsx.rules.findings import finding, plain
 from perfeval_xlsx.rules.profile import Profile
 
 
@@ -29,7 +29,7 @@ class ScoreOutcome:
         out["spent"] = ex.spent if ex is not None else None
         out["profile"] = self.result.profile or None
         out["output"] = str(self.output) if self.output is not None else None
-        return out
+        return plain(out)
 
 
 def output_path(source: Path, out_dir: Path | None) -> Path:

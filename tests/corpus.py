@@ -20,7 +20,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from perfeval_xlsx.forms.model import Cell, Form, FundsLine, Header, IndicatorRow
@@ -140,7 +140,7 @@ class Reading:
         return [code for code, severity, _ in self.findings if severity in ("error", "warning") and code not in NOT_A_QUESTION]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _profile():
     return load_profile("mof-2020")
 

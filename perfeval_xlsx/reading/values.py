@@ -534,7 +534,7 @@ def _strip_annotations(text: str) -> tuple[str, list[str]]:
 
     def keep(m: re.Match) -> str:
         inner = m.group(1)
-        if not inner.startswith("含") or len(inner) > 4:
+        if not (inner == "含" or inner.startswith("含") and re.search(r"\d", inner)):  # （含）, （含90%）: part of ≥/≤
             notes.append(inner)
         return ""
 

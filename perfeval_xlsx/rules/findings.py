@@ -8,6 +8,7 @@ Messages read: where — what is wrong — how to fix, in Chinese.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -123,12 +124,35 @@ def _cell_key(cell: str) -> tuple[int, str]:
 
 
 def json_value(value: Any) -> Any:
-    """A finding's value as JSON can carry it (dates as ISO text)."""
+    """A finding's value as strict JSON can carry it (dates as ISO text; NaN and infinity,
+    which JSON has no words for, as null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def plain(value: Any) -> Any:
+    """`value` (dicts, lists, numbers, numpy scalars, dates) as strict JSON can carry it: NaN and
+    infinity become null, so that `json.dumps(..., allow_nan=False)` never fails and never
+    prints `NaN` (`perfeval score --json` is read by other programs)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)) and getattr(value, "shape", None) == ():
+        value = value.item()  # a numpy scalar
+    return json_value(value)
+
+
+def dumps(value: Any, **kwargs: Any) -> str:
+    """Strict JSON text of `value` (see `plain`), Chinese kept as is."""
+    import json
+
+    return json.dumps(plain(value), ensure_ascii=False, allow_nan=False, **kwargs)
 
 
 def finding(code: str, sheet: str, cell: str, field: str, value: Any, message: str) -> Finding:

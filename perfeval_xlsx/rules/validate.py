@@ -38,6 +38,7 @@ from perfeval_xlsx.rules.profile import Profile
 
 OPERATOR_WORDS = {GE: "≥", GT: "＞", EQ: "＝", LT: "＜", LE: "≤", QUAL: "定性"}
 MONEY_FIELDS = ("budget", "spent", "budget_initial", "received")
+NO_AMOUNT = {"—", "——", "———", "-", "--", "/", "无", "―", "－"}  # a money cell meaning none
 RATE_ROWS = {"资金到位率": ("received", "budget"), "预算执行率": ("spent", "received")}
 
 
@@ -136,12 +137,18 @@ class _Validator:
             from openpyxl.utils.datetime import to_excel
 
             value = to_excel(value)
-        if isinstance(value, (int, float)):
-            return float(value), True
+        money = field_name in MONEY_FIELDS
+        scale = MONEY_UNITS.get(getattr(self.form, "money_unit", "万元"), 1e4) / 1e4 if money else 1.0
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            return float(value) * scale, True
+        if money and isinstance(value, str) and normalize_text(value) in NO_AMOUNT:
+            return None, True  # 上年结转资金 — : no amount
         parsed = parse_value(value, cell.number_format)
         if parsed.kind == "number" and not parsed.operator:
-            if field_name in MONEY_FIELDS:
-                if parsed.unit in ("", "万"):
+            if money:
+                if parsed.unit == "":
+                    return parsed.number * scale, True
+                if parsed.unit == "万":
                     return parsed.number, True
                 if parsed.unit in MONEY_UNITS:  # 7.94万元, 79400元, 79.4千元, 0.0794亿元 → 万元
                     return parsed.number * MONEY_UNITS[parsed.unit] / 1e4, True
@@ -172,6 +179,10 @@ class _Validator:
                      "没有找到项目资金栏（年度资金总额的全年预算数、全年执行数）。请使用模板中的“项目资金”栏填写。", value="")
             return ex
         ex.weight_cell, ex.score_cell, ex.rate_cell = total.weight, total.score, total.rate
+        unit_cell = getattr(self.form, "money_unit_cell", None)
+        if getattr(self.form, "money_unit", "万元") != "万元" and unit_cell is not None:
+            self.add("I-MONEY-UNIT", unit_cell, "budget",
+                     f"项目资金栏标注的单位是{self.form.money_unit}，金额已换算为万元（如 79400 元 = 7.94 万元）。")
         labels = {"budget_initial": "年初预算数", "budget": "全年预算数", "received": "实际到位资金", "spent": "全年执行数",
                   "weight": "分值", "score": "得分"}
         for key, label in labels.items():
@@ -193,7 +204,8 @@ class _Validator:
             parts = [ln for ln in self.form.funds if ln is not total]
             sums = []
             for key in ("budget", "spent"):
-                values = [ln_value for ln in parts if (ln_value := _plain_number(getattr(ln, key))) is not None]
+                scale = MONEY_UNITS.get(getattr(self.form, "money_unit", "万元"), 1e4) / 1e4
+                values = [ln_value * scale for ln in parts if (ln_value := _plain_number(getattr(ln, key))) is not None]
                 sums.append(sum(values) if values else None)
             if sums[0]:
                 budget, spent = sums
