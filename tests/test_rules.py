@@ -13,9 +13,9 @@ import pytest
 
 from perfeval_xlsx.check import check_file
 from perfeval_xlsx.forms.content import content_from_dict, load_definition
+from perfeval_xlsx.output.template import write_form
 from perfeval_xlsx.rules.profile import load_profile, profile_from_dict
 from perfeval_xlsx.rules.scoring import round_half_up
-from perfeval_xlsx.output.template import write_form
 
 from .conftest import SAMPLES, SEED000, SEED001
 

@@ -8,8 +8,19 @@ from datetime import date, datetime
 import pytest
 
 from perfeval_xlsx.reading.values import (
-    EQ, GE, GT, LE, LT, chinese_number, normalize_label, parse_operator_cell, parse_value, split_unit,
+    EQ,
+    GE,
+    GT,
+    LE,
+    LT,
+    chinese_number,
+    clean_unit,
+    normalize_label,
+    parse_operator_cell,
+    parse_value,
+    split_unit,
 )
+from perfeval_xlsx.rules.profile import load_profile
 
 
 @pytest.mark.parametrize("text,op,number,unit", [
@@ -155,8 +166,6 @@ def test_deadlines_ending_in_done(text):
 # -- issue 10: read every cell as a finance officer reads it ------------------------------------
 # The word tables come from the profile (mof-2020.toml); expectations are the officer's reading.
 
-from perfeval_xlsx.reading.values import clean_unit  # noqa: E402
-from perfeval_xlsx.rules.profile import load_profile  # noqa: E402
 
 WORDS = load_profile("mof-2020").words
 
