@@ -232,8 +232,8 @@ def test_completion_date_typed_as_a_day_count(tmp_path):
 
 
 def test_a_grade_that_is_not_one_of_the_three_says_so(tmp_path):
-    r = _check(tmp_path, {"G22": "好"})
-    assert "“好”不是规定的完成等级" in r.findings[0].message
+    r = _check(tmp_path, {"G22": "待定"})
+    assert "“待定”不是规定的完成等级" in r.findings[0].message
 
 
 # -- issue 10: money cells, layouts and strict JSON -------------------------------------------

@@ -83,8 +83,10 @@ class Words:
     grade_phrases: tuple[tuple[str, str], ...] = ()  # (phrase, grade), found anywhere, longest first
     units: tuple[str, ...] = ()  # known units, longest first: the unit ends where a known one does
     unit_aliases: tuple[tuple[str, str], ...] = ()  # (as written, canonical): 百分比 → %
-    comparison: tuple[str, ...] = ()  # a second clause with such a word compares, it is no second value
+    comparison: tuple[str, ...] = ()  # 较上年…: a comparison, no second value
+    derived: tuple[str, ...] = ()  # 完成率, 占…: a figure derived from the value, no second value
     rising: tuple[str, ...] = ()  # 提升10% as a target: ≥ 10%
+    falling: tuple[str, ...] = ()  # 下降5% as a target: a fall of at least 5%
     on_time: tuple[str, ...] = ON_TIME_WORDS
     negations: tuple[str, ...] = ("未能", "尚未", "没有", "未", "没", "不能", "无法")
     approx_prefixes: tuple[str, ...] = ("约", "大约")
@@ -151,13 +153,19 @@ def normalize_label(value: Any) -> str:
     return text.strip(":：*＊、.。")
 
 
+NO_OPERATOR = {"定量", "定量指标", "数量", "数值"}  # an 指标性质 that names no direction: the default applies
+
+
 def parse_operator_cell(value: Any) -> str | None:
     if value is None:
         return None
     text = normalize_text(value)
     if not text:
         return None
-    return _OPERATOR_COLUMN.get(text, _OPERATOR_COLUMN.get(text.rstrip("号")))
+    for candidate in (text, text.rstrip("号"), re.sub(r"\(.*\)$", "", text), re.sub(r"^.*\((.*)\)$", r"\1", text)):
+        if candidate in _OPERATOR_COLUMN:
+            return _OPERATOR_COLUMN[candidate]
+    return None
 
 
 def chinese_number(text: str) -> int | None:
@@ -328,7 +336,7 @@ def _parse_date(text: str, year: int | None) -> tuple[date, date, str, str | Non
             break
     body = body.rstrip("止")
     try:
-        span = _date_span(body, year) or _date_period(body, year)
+        span = _date_span(body, year, within=op is not None) or _date_period(body, year)
     except ValueError:
         return None
     if span is None:
@@ -409,6 +417,7 @@ def _grade(text: str, synonyms: dict[str, str] | None, words: Words
 # -- numbers ------------------------------------------------------------------------------
 
 _UNIT_CHARS = r"A-Za-z\u4e00-\u9fff·%‰°℃²³"
+_NOT_UNITS = ("前", "后", "内", "外", "以", "及", "之", "左右", "上下", "至", "到")
 
 
 def _unit_and_tail(rest: str, words: Words) -> tuple[str, str] | None:
@@ -418,21 +427,22 @@ def _unit_and_tail(rest: str, words: Words) -> tuple[str, str] | None:
     rest = rest.strip("。.")
     if not rest:
         return "", ""
-    if re.fullmatch(rf"[{_UNIT_CHARS}]{{0,4}}/[{_UNIT_CHARS}]{{1,6}}", rest):
-        return rest, ""  # a compound unit: 元/人·月, 份/百万人
+    if re.fullmatch(rf"[{_UNIT_CHARS}]{{0,4}}(?:/[{_UNIT_CHARS}]{{1,6}}){{1,2}}", rest):
+        return rest, ""  # a compound unit: 元/人·月, 份/百万人, 元/人/月
     hedges = (*words.approx_suffixes, *words.approx_prefixes)
     for unit in words.units:
         if rest.startswith(unit):
             tail = rest[len(unit):]
             if not tail:
                 return unit, ""
-            if re.fullmatch(rf"/[{_UNIT_CHARS}]{{1,6}}", tail):
+            if re.fullmatch(rf"(?:/[{_UNIT_CHARS}]{{1,6}}){{1,2}}", tail):
                 return rest, ""
             if (len(tail) <= 4 and re.fullmatch(r"[\u4e00-\u9fff]+", tail)
                     and not any(ch in tail for ch in _NEGATION_CHARS) and not any(h in tail for h in hedges)):
                 return unit, tail
             return None
-    if len(rest) <= (6 if not words.units else 4) and re.fullmatch(rf"[{_UNIT_CHARS}]+", rest):
+    if (len(rest) <= (6 if not words.units else 4) and re.fullmatch(rf"[{_UNIT_CHARS}]+", rest)
+            and not rest.startswith(_NOT_UNITS)):
         return rest, ""
     return None
 
@@ -466,8 +476,10 @@ def _quantity(body: str, words: Words, parsed: Parsed) -> bool:
     if lead:
         # words before the number (满意度97%, 完成3期培训, 每亩300, 约1000人, 提升10%), never a
         # negation, an ordinal or a comparison (ours)
-        if (any(ch in lead for ch in _NEGATION_CHARS) or lead.endswith(("第", "前", "后", "共"))
-                or any(w in lead for w in words.comparison) or re.search(r"[≥≤<>=~]", lead)):
+        changes = (*words.rising, *words.falling)
+        compares = any(w in lead for w in words.comparison)
+        if (any(ch in lead for ch in _NEGATION_CHARS) or lead.endswith(("第", "前", "后"))
+                or compares and not lead.endswith(changes) or re.search(r"[≥≤<>=~]", lead)):
             return False
         for word in words.approx_prefixes:
             if lead.endswith(word):
@@ -476,8 +488,8 @@ def _quantity(body: str, words: Words, parsed: Parsed) -> bool:
         per = re.search(r"每([^\d]{1,3})$", lead)
         if per:
             per_unit, lead = per.group(1), lead[: per.start()]
-        for word in words.rising:
-            if lead.endswith(word):
+        for word in sorted(changes, key=len, reverse=True):
+            if lead.endswith(word):  # 提升10%, 较上年增长5%, 下降5% (the amount of the change): ≥ (ours)
                 rising, lead = True, lead[: -len(word)]
                 break
     high = None
@@ -500,6 +512,8 @@ def _quantity(body: str, words: Words, parsed: Parsed) -> bool:
     if split is None:
         return False
     unit, tail = split
+    if tail.startswith(("内", "以内", "之内")) and parsed.operator is None:
+        parsed.operator = LE  # 3天内办结, 5个工作日以内 (ours)
     unit = clean_unit(unit, words)
     if per_unit:
         unit = f"{unit}/{per_unit}" if unit else f"/{per_unit}"
@@ -517,7 +531,8 @@ def _quantity(body: str, words: Words, parsed: Parsed) -> bool:
 
 def _has_quantity(clause: str, words: Words) -> bool:
     """A clause holding a measured value of its own (参训120人), not a comparison (较上年提高2个百分点)."""
-    if not re.search(r"\d", clause) or any(w in clause for w in words.comparison):
+    if not re.search(r"\d", clause) or any(w in clause for w in (*words.comparison, *words.derived, *words.rising,
+                                                                   *words.falling)):
         return False
     probe = Parsed("text", text=clause)
     body = clause
@@ -577,6 +592,15 @@ def parse_value(
     clauses = [c for c in _CLAUSE_SPLIT_RE.split(core) if c]
     main = clauses[0] if clauses else core
     _read_main(main, year, words, parsed)
+    if parsed.kind == "text" and len(clauses) > 1 and not re.search(r"\d", main):
+        # 已完成，100%: the one clause with a number is the value, the words before it a note (ours)
+        numbered = [c for c in clauses[1:] if re.search(r"\d", c)]
+        if len(numbered) == 1:
+            _read_main(numbered[0], year, words, parsed)
+            if parsed.kind in ("number", "date"):
+                rest = [c for c in clauses if c is not numbered[0]]
+                parsed.description = "，".join(x for x in [parsed.description, *rest, *annotations] if x)
+                return parsed
     if parsed.kind in ("number", "date"):
         others = [c for c in clauses[1:] if _has_quantity(c, words)]
         if others:

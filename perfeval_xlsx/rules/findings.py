@@ -58,6 +58,7 @@ CATALOGUE: dict[str, Rule] = {r.code: r for r in (
     Rule("E-OPERATOR-CONFLICT", ERROR, "指标性质与指标值中的符号矛盾"),
     Rule("W-RATE-MISMATCH", WARNING, "填写的比率与资金栏计算的不一致"),
     Rule("I-UNIT-SYNONYM", INFO, "同义单位按同一单位比较"),
+    Rule("W-UNIT-NEAR", WARNING, "相近单位按同一单位比较，请核实口径"),
     Rule("W-ACTUAL-OPERATOR", WARNING, "实际完成值带比较符号"),
     Rule("I-OPERATOR-DEFAULT", INFO, "未写比较符号，按默认方向理解"),
     Rule("W-OPERATOR-UNSURE", WARNING, "未写比较符号，标准类指标方向不确定"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from perfeval_xlsx.reading.values import GE, LE, Parsed, normalize_text, split_unit
 from perfeval_xlsx.rules.profile import Profile
-from perfeval_xlsx.vocab import QUAL_ACHIEVED, QUAL_MISSED
+from perfeval_xlsx.vocab import QUAL_ACHIEVED, QUAL_MISSED, QUAL_PARTIAL
 
 _PUNCTUATION = "。.，,；;：:!！"
 
@@ -38,6 +38,8 @@ def direction(name: str, level2: str, unit: str, profile: Profile) -> tuple[str,
     base = split_unit(unit)[1] if unit else ""
     if base and base in r.lower_units:
         return LE, f"单位“{base}”"
+    if base and base in r.timely_units and "时效" in level2:
+        return LE, f"时效指标的单位“{base}”（时限）"
     if "成本" in level2:
         return LE, "二级指标为成本指标"
     return GE, ""
@@ -69,7 +71,8 @@ def _head(text: str) -> str:
     return re.split(r"[，,；;：:。(（]", text, maxsplit=1)[0]
 
 
-def read_outcome(target_text: str, actual_text: str, actual: Parsed, profile: Profile) -> Outcome:
+def read_outcome(target_text: str, actual_text: str, actual: Parsed, profile: Profile,
+                 target: Parsed | None = None) -> Outcome:
     """The grade of a 定性 row's 实际完成值, read from the whole text as an officer reads it.
 
     In order: the exact grade labels; the target repeated word for word; a binary target
@@ -92,37 +95,74 @@ def read_outcome(target_text: str, actual_text: str, actual: Parsed, profile: Pr
                 return Outcome(QUAL_MISSED, "I-QUAL-BINARY", f"指标值“{target_text}”、完成值“{head}”按“未达成”理解")
     scale_target = re.sub(r"[/、,，\-]", "", t)
     for levels_text, levels in r.scales:
-        if scale_target == levels_text:
-            grade = dict(levels).get(head)
-            if grade is not None:
+        grades = dict(levels)
+        if scale_target == levels_text and head in grades:
+            grade = grades[head]
+            return Outcome(grade, "I-QUAL-BINARY", f"指标值为等级“{target_text}”，完成值“{head}”按“{grade}”理解")
+    for _, levels in r.scales:
+        names = [level for level, _ in levels]
+        if t in names and head in names and head != t:
+            # a level as the target (合格): the outcome at or above it is 达成, below it its grade (ours)
+            grade = QUAL_ACHIEVED if names.index(head) <= names.index(t) else dict(levels)[head]
+            if grade == QUAL_ACHIEVED or names.index(head) > names.index(t):
                 return Outcome(grade, "I-QUAL-BINARY", f"指标值为等级“{target_text}”，完成值“{head}”按“{grade}”理解")
     if actual.grade is not None:
         return Outcome(actual.grade, "I-QUAL-SYNONYM", f"“{actual.how}”按“{actual.grade}”理解")
     if actual.conflict:
         return Outcome(None, conflict=actual.conflict)
+    if a in r.positive:
+        return Outcome(QUAL_ACHIEVED, "I-QUAL-SYNONYM", f"“{actual_text}”按“达成”理解")
+    met = _number_met(target, actual)
+    if met:
+        return Outcome(QUAL_ACHIEVED, "I-QUAL-PERCENT", f"定性指标的完成值“{actual_text}”达到年度指标值“{target_text}”，按“达成”理解")
     if actual.kind == "number" and actual.unit == "%" and actual.number is not None and actual.number >= 100 - 1e-9 \
             and not actual.operator:
         return Outcome(QUAL_ACHIEVED, "I-QUAL-PERCENT", f"实际完成值“{actual_text}”按“达成”理解（全部完成）")
+    partial = next((w for w in r.partial if a == w + t or head == w + t), None)
+    if partial:  # 基本达标 for 达标: said again, with 基本 (ours)
+        return Outcome(QUAL_PARTIAL, "I-QUAL-PARAPHRASE", f"实际完成值“{actual_text}”是“{partial}”加年度指标值，按“部分达成”理解")
     if _paraphrase(t, a, profile):
         return Outcome(QUAL_ACHIEVED, "I-QUAL-PARAPHRASE", f"实际完成值“{actual_text}”与年度指标值“{target_text}”意思相同，按“达成”理解")
     return Outcome(None)
 
 
+def _number_met(target: Parsed | None, actual: Parsed) -> bool:
+    """A row marked 定性 whose target is a number (≥90%) and whose outcome is a number in the same
+    unit that meets it (ours; one that does not is asked)."""
+    if target is None or target.kind != "number" or actual.kind != "number" or actual.operator:
+        return False
+    tb, ab = split_unit(target.unit)[1], split_unit(actual.unit)[1]
+    if tb != ab or target.number is None or actual.number is None:
+        return False
+    t = target.number * split_unit(target.unit)[0]
+    a = actual.number * split_unit(actual.unit)[0]
+    return a <= t + 1e-9 if target.operator in (LE, "＜") else a >= t - 1e-9
+
+
 def _paraphrase(t: str, a: str, profile: Profile) -> bool:
     """The outcome says the target again in other words (明显改善 for 改善条件; 全天候 for
-    全天候可用): it shares a word of two characters with the target that is not a generic word,
-    has no negation and no weakening word the target does not have (ours)."""
+    全天候可用; 未超预算 for 不超过预算): it shares a word of two characters with the target
+    that is not a generic word, has no negation the target has not (不/未/无 on both sides say
+    the same thing; 发生 for 杜绝 is not a paraphrase), no bad word the target has not (问题,
+    下降, 延迟), no word of partial achievement, and is not softer than a strong target (有所提高
+    for 显著提高) (ours)."""
     r = profile.reading
-    if not t or not a or re.search(r"\d", a):
+    if not t or not a or re.search(r"\d", a) and t not in a:
         return False
     for word in r.ignore:
         t, a = t.replace(word, ""), a.replace(word, "")
-    if any(n in a for n in r.negative):
+    target_negates = any(n in t for n in r.negating)
+    outcome_negates = any(n in a for n in r.negative)
+    if target_negates != outcome_negates and not any(w in t for w in r.limiting):
+        return False  # 发生安全事故 for 杜绝安全事故; 超过预算 for 不超过预算
+    if any(w in a and w not in t for w in r.bad):
         return False
-    if any(w in a for w in r.weak) and not any(w in t for w in r.weak):
+    if any(w in a for w in r.partial) and not any(w in t for w in r.partial):
         return False
-    if len(a) >= 2 and a in t:
-        return True
+    if any(w in a for w in r.soft) and any(w in t for w in r.strong):
+        return False
+    if len(a) >= 2 and a in t or len(t) >= 2 and t in a:
+        return True  # 全天候 for 全天候可用; 带动就业50人 for 带动就业
     for size in range(min(len(a), len(t)), 1, -1):
         for i in range(len(a) - size + 1):
             part = a[i:i + size]

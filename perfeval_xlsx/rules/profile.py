@@ -71,14 +71,22 @@ class Reading:
 
     words: Words = Words()
     binary: tuple[tuple[str, ...], ...] = ()  # (met, not met…)
+    positive: tuple[str, ...] = ()
     scales: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (target, ((level, grade)…))
-    weak: tuple[str, ...] = ()
+    partial: tuple[str, ...] = ()
+    soft: tuple[str, ...] = ()
+    strong: tuple[str, ...] = ()
     negative: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
+    negating: tuple[str, ...] = ()
+    limiting: tuple[str, ...] = ()
+    bad: tuple[str, ...] = ()
     generic: tuple[str, ...] = ()
     lower: tuple[str, ...] = ()
     higher: tuple[str, ...] = ()
     lower_units: tuple[str, ...] = ()
+    timely_units: tuple[str, ...] = ()
+    near_units: tuple[tuple[str, ...], ...] = ()
     incident: tuple[str, ...] = ()
     zero: tuple[str, ...] = ()
     standard: tuple[str, ...] = ()
@@ -88,7 +96,8 @@ class Reading:
 # (section, key) of each reading table; a profile without one uses mof-2020's
 READING_TABLES = (
     ("qualitative", "synonyms"), ("qualitative", "binary"), ("qualitative", "scales"), ("qualitative", "paraphrase"),
-    ("direction", None), ("reading", None), ("units", "synonyms"), ("units", "aliases"), ("units", "known"),
+    ("qualitative", "positive"),
+    ("direction", None), ("reading", None), ("units", "synonyms"), ("units", "aliases"), ("units", "known"), ("units", "near"),
 )
 
 
@@ -161,7 +170,7 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile") -> Profile:
     data = _with_default_tables(data)
     qualitative = dict(data.get("qualitative", {}))
     synonyms = qualitative.pop("synonyms", {})
-    for key in ("binary", "scales", "paraphrase"):
+    for key in ("binary", "scales", "paraphrase", "positive"):
         qualitative.pop(key, None)
     bands: dict[str, tuple[float, float]] = {}
     for grade in GRADE_NAMES:
@@ -256,7 +265,9 @@ def _reading(data: dict[str, Any], synonyms: dict[str, Any], where: str) -> Read
         units=tuple(sorted(set(known), key=len, reverse=True)),
         unit_aliases=tuple((normalize_text(k), normalize_text(v)) for k, v in aliases.items()),
         comparison=_strings(reading.get("comparison", []), "reading.comparison", where),
+        derived=_strings(reading.get("derived", []), "reading.derived", where),
         rising=_strings(reading.get("rising", []), "reading.rising", where),
+        falling=_strings(reading.get("falling", []), "reading.falling", where),
         on_time=_strings(reading.get("on_time", []), "reading.on_time", where),
         negations=_strings(reading.get("negations", []), "reading.negations", where),
         approx_prefixes=_strings(reading.get("approx_prefixes", []), "reading.approx_prefixes", where),
@@ -265,14 +276,22 @@ def _reading(data: dict[str, Any], synonyms: dict[str, Any], where: str) -> Read
     return Reading(
         words=words,
         binary=tuple(tuple(normalize_text(w) for w in p) for p in pairs),
+        positive=_strings(qualitative.get("positive", {}).get("words", []), "qualitative.positive.words", where),
         scales=tuple(scales),
-        weak=_strings(paraphrase.get("weak", []), "qualitative.paraphrase.weak", where),
+        partial=_strings(paraphrase.get("partial", []), "qualitative.paraphrase.partial", where),
+        soft=_strings(paraphrase.get("soft", []), "qualitative.paraphrase.soft", where),
+        strong=_strings(paraphrase.get("strong", []), "qualitative.paraphrase.strong", where),
         negative=_strings(paraphrase.get("negative", []), "qualitative.paraphrase.negative", where),
         ignore=_strings(paraphrase.get("ignore", []), "qualitative.paraphrase.ignore", where),
         generic=_strings(paraphrase.get("generic", []), "qualitative.paraphrase.generic", where),
+        negating=_strings(paraphrase.get("negating", []), "qualitative.paraphrase.negating", where),
+        limiting=_strings(paraphrase.get("limiting", []), "qualitative.paraphrase.limiting", where),
+        bad=_strings(paraphrase.get("bad", []), "qualitative.paraphrase.bad", where),
         lower=_strings(direction.get("lower", []), "direction.lower", where),
         higher=_strings(direction.get("higher", []), "direction.higher", where),
         lower_units=_strings(direction.get("lower_units", []), "direction.lower_units", where),
+        timely_units=_strings(direction.get("timely_units", []), "direction.timely_units", where),
+        near_units=tuple(_strings(g, "units.near", where) for g in units.get("near", [])),
         incident=_strings(direction.get("incident", []), "direction.incident", where),
         zero=_strings(direction.get("zero", []), "direction.zero", where),
         standard=_strings(direction.get("standard", []), "direction.standard", where),

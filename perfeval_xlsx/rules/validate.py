@@ -23,6 +23,7 @@ from perfeval_xlsx.reading.values import (
     LE,
     LT,
     MONEY_UNITS,
+    NO_OPERATOR,
     QUAL,
     Parsed,
     clean_unit,
@@ -287,7 +288,8 @@ class _Validator:
             return self._finish(out, errors_before)
 
         # operator: its own column first, then the folded text, then the default direction
-        op_cell = None if ind.operator is None or ind.operator.blank else ind.operator
+        op_cell = None if ind.operator is None or ind.operator.blank or normalize_text(ind.operator.value) in NO_OPERATOR \
+            else ind.operator
         column_op = parse_operator_cell(op_cell.value) if op_cell is not None else None
         if op_cell is not None and column_op is None:
             self.add("E-TARGET-INVALID", op_cell, "operator",
@@ -388,7 +390,8 @@ class _Validator:
                      "请统一为一个方向（成本、用时类一般为 ≤，数量、质量、满意度类一般为 ≥）。")
             return
         op = column_op or target.operator
-        if op is None and ind.operator is not None and not ind.operator.blank:
+        if op is None and ind.operator is not None and not ind.operator.blank \
+                and normalize_text(ind.operator.value) not in NO_OPERATOR:
             op = GE  # the operator cell is unreadable: already an error, do not guess aloud
         t_unit = target.unit or unit_col
         defaulted_by = None
@@ -496,9 +499,16 @@ class _Validator:
             t_base = a_base = max(t_base, a_base, key=len)
             out.unit = t_base if t_factor == 1 else out.unit
         if a_base != t_base and t_number != 0:
-            if self._family(a_base) == self._family(t_base):
+            near = any(a_base in g and t_base in g for g in p.reading.near_units)
+            if _per_year(a_base, t_base):
+                out.unit = min(a_base, t_base, key=len)  # 每年1次 on a form of one year: 次
+            if self._family(a_base) == self._family(t_base) or _per_year(a_base, t_base):
                 self.add("I-UNIT-SYNONYM", ind.actual, "unit",
                          f"完成值单位“{a_base}”与指标值单位“{t_base}”按同一单位比较。")
+            elif near:
+                self.add("W-UNIT-NEAR", ind.actual, "unit",
+                         f"完成值单位“{a_base}”与指标值单位“{t_base}”不同，已按同一单位比较。请核实计量口径，"
+                         "或把两者写成同一单位。")
             else:
                 self.add("E-UNIT-MISMATCH", ind.actual, "unit",
                          f"实际完成值的单位“{a_unit}”与年度指标值的单位“{t_unit}”不是同一类，无法比较。"
@@ -507,7 +517,7 @@ class _Validator:
         if t_number == 0 and a_base != t_base:
             a_factor = t_factor  # 0 of anything is 0: 0投诉 against 2次
         out.actual = value * a_factor / t_factor
-        if not actual.unit and not unit_col and t_number > 0 and value > 0:
+        if not actual.unit and t_number > 0 and value > 0:
             out.actual = self._assumed_unit(out, ind, t_number, t_factor, t_base, value, a_factor)
         out.kind = "quant"
         standard = next((w for w in p.reading.standard if w in normalize_text(name)), None)
@@ -618,7 +628,7 @@ class _Validator:
         p = self.profile
         out.kind, out.operator = "qual", QUAL
         actual = parse_value(ind.actual.value, ind.actual.number_format, words=p.words)
-        outcome = read_outcome(_shown(ind.target.value), out.actual_text, actual, p) if actual.kind != "blank" else None
+        outcome = read_outcome(_shown(ind.target.value), out.actual_text, actual, p, target) if actual.kind != "blank" else None
         grade = outcome.grade if outcome is not None else None
         if grade is not None and outcome.code:
             self.add(outcome.code, ind.actual, "actual", f"{outcome.detail}。")
@@ -730,6 +740,11 @@ def _is_breakdown(ind: IndicatorRow) -> bool:
     """A `其中：…` row without 分值 and 得分: a breakdown of the scored row above it."""
     name = normalize_text(ind.level3.value) if ind.level3 is not None and not ind.level3.blank else ""
     return name.startswith("其中") and (ind.weight is None or ind.weight.blank) and (ind.score is None or ind.score.blank)
+
+
+def _per_year(a: str, b: str) -> bool:
+    """`次/年` (每年1次) and `次` on a form that covers one year (ours)."""
+    return a == f"{b}/年" or b == f"{a}/年"
 
 
 def _per_unit_match(a: str, b: str) -> bool:
