@@ -485,9 +485,9 @@ def _quantity(body: str, words: Words, parsed: Parsed) -> bool:
             if lead.endswith(word):
                 approx_word, lead = word, lead[: -len(word)]
                 break
-        per = re.search(r"每([^\d]{1,3})$", lead)
+        per = re.search(r"每([^\d]{1,3})$", lead) or re.search(r"每(半年|季度|季|年|月|周)", lead)
         if per:
-            per_unit, lead = per.group(1), lead[: per.start()]
+            per_unit, lead = per.group(1), lead[: per.start()] + lead[per.end():]
         for word in sorted(changes, key=len, reverse=True):
             if lead.endswith(word):  # 提升10%, 较上年增长5%, 下降5% (the amount of the change): ≥ (ours)
                 rising, lead = True, lead[: -len(word)]

@@ -498,6 +498,13 @@ class _Validator:
         if _per_unit_match(t_base, a_base):  # 每亩300 against 每亩300元: both 元/亩
             t_base = a_base = max(t_base, a_base, key=len)
             out.unit = t_base if t_factor == 1 else out.unit
+        times = _times_a_year(t_base, a_base)
+        if times and times != 1:
+            # 每季度1次 against 4次 on a form of one year: 4 a year (ours)
+            self.add("I-UNIT-SYNONYM", ind.target, "unit",
+                     f"年度指标值“{out.target_text}”按全年 {format_number(t_number * times)}{a_base} 理解（每{t_base.split('/')[-1]} "
+                     f"{format_number(t_number)}{a_base} × {times}）。")
+            t_number, out.target, t_base, out.unit = t_number * times, t_number * times, a_base, a_unit
         if a_base != t_base and t_number != 0:
             near = any(a_base in g and t_base in g for g in p.reading.near_units)
             if _per_year(a_base, t_base):
@@ -740,6 +747,15 @@ def _is_breakdown(ind: IndicatorRow) -> bool:
     """A `其中：…` row without 分值 and 得分: a breakdown of the scored row above it."""
     name = normalize_text(ind.level3.value) if ind.level3 is not None and not ind.level3.blank else ""
     return name.startswith("其中") and (ind.weight is None or ind.weight.blank) and (ind.score is None or ind.score.blank)
+
+
+PERIODS_A_YEAR = {"年": 1, "半年": 2, "季度": 4, "季": 4, "月": 12}
+
+
+def _times_a_year(target_unit: str, actual_unit: str) -> int | None:
+    """`次/季度` against `次`: 4 (a form covers one year); None when the units are not so."""
+    base, _, period = target_unit.partition("/")
+    return PERIODS_A_YEAR.get(period) if period and base == actual_unit else None
 
 
 def _per_year(a: str, b: str) -> bool:
