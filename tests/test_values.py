@@ -230,7 +230,7 @@ def test_point6_grade_read_from_the_whole_text(text, grade):
     assert _p(text).grade == grade
 
 
-@pytest.mark.parametrize("text", ["已完成，但部分工作未完成", "没有按期完成", "推进中", "有所提高"])
+@pytest.mark.parametrize("text", ["已完成，但部分工作未完成", "没有按期完成", "推进中", "有所提高", "已完成一半", "完成情况一般"])
 def test_point6_no_grade_when_the_text_is_ambiguous_or_says_none(text):
     assert _p(text).grade is None
 

@@ -89,6 +89,7 @@ class Words:
     falling: tuple[str, ...] = ()  # 下降5% as a target: a fall of at least 5%
     on_time: tuple[str, ...] = ON_TIME_WORDS
     negations: tuple[str, ...] = ("未能", "尚未", "没有", "未", "没", "不能", "无法")
+    partial: tuple[str, ...] = ()  # 一半, 一般, 部分…: a 达成 phrase with one of them is ambiguous
     approx_prefixes: tuple[str, ...] = ("约", "大约")
     approx_suffixes: tuple[str, ...] = ("左右", "上下")
 
@@ -398,6 +399,15 @@ def _grade(text: str, synonyms: dict[str, str] | None, words: Words
     grades = {g for _, _, g in matches}
     if conflict or len(grades) > 1:
         return None, "", None, conflict or tuple(p for _, p, _ in matches)
+    label_first = matches[0][0] == 0 and matches[0][1] in QUAL_SHORT
+    if grades == {QUAL_ACHIEVED} and not label_first:
+        # 已完成一半, 完成情况一般: a 达成 phrase with a word of partial achievement is ambiguous (ours)
+        rest = text
+        for _, phrase, _ in matches:
+            rest = rest.replace(phrase, "")
+        partial = tuple(w for w in words.partial if w in rest)
+        if partial:
+            return None, "", None, (matches[0][1], *partial)
     first_pos, first_phrase, grade = matches[0]
     labels = set(QUAL_SHORT)
     how = next((p for _, p, _ in matches if p not in labels), None)

@@ -270,6 +270,7 @@ def _reading(data: dict[str, Any], synonyms: dict[str, Any], where: str) -> Read
         falling=_strings(reading.get("falling", []), "reading.falling", where),
         on_time=_strings(reading.get("on_time", []), "reading.on_time", where),
         negations=_strings(reading.get("negations", []), "reading.negations", where),
+        partial=_strings(paraphrase.get("partial", []), "qualitative.paraphrase.partial", where),
         approx_prefixes=_strings(reading.get("approx_prefixes", []), "reading.approx_prefixes", where),
         approx_suffixes=_strings(reading.get("approx_suffixes", []), "reading.approx_suffixes", where),
     )

@@ -463,6 +463,11 @@ class _Validator:
                      f"实际完成值“{out.actual_text}”是{'区间' if actual.is_range else '约数'}，不是实际完成的数值。"
                      f"请填写准确的完成数，如 {format_number(actual.number)}。")
             return
+        if actual.soft_operator and not target.soft_operator:
+            self.add("E-ACTUAL-INVALID", ind.actual, "actual",
+                     f"实际完成值“{out.actual_text}”是一个变化量（增减），而年度指标值“{out.target_text}”是应达到的水平。"
+                     f"请填写实际达到的数值，如 {format_number(t_number)}{target.unit}。")
+            return
         if actual.operator and not actual.soft_operator:
             self.add("W-ACTUAL-OPERATOR", ind.actual, "actual",
                      f"实际完成值应填写实际数值，不应带比较符号：“{out.actual_text}”已按 {format_number(actual.number)} 理解。请删去比较符号。")
