@@ -384,7 +384,8 @@ def test_point3_a_bare_amount_only_plausible_in_another_money_unit(tmp_path):
     (5, "政府采购节约率", "5%", "6.3%", ("≥", 5, 6.3, "%"), 6, "节约率"),  # a 率 named higher-is-better beats 成本
     (5, "资金支付率", "90%", "85%", ("≥", 90, 85, "%"), 5.67, "支付率"),  # 6 × 85/90 = 5.667
     (0, "事故隐患整改率", "95%", "97%", ("≥", 95, 97, "%"), 6, "整改率"),  # the word ending last decides, not 事故
-    (5, "人均培训成本", "500元", "620元", ("≤", 500, 620, "元"), 4.56, "成本指标"),  # 6 × (1 − 120/500)
+    (5, "人均培训支出", "500元", "620元", ("≤", 500, 620, "元"), 4.56, "二级指标“成本指标”"),  # 6 × (1 − 120/500)
+    (0, "人均培训成本", "500元", "620元", ("≤", 500, 620, "元"), 4.56, "名称中的“成本”"),  # under 数量指标
 ])
 def test_point4_direction_from_the_indicators_name(tmp_path, row, name, target, actual, expected, score, word):
     r = _form(tmp_path, row, level3=name, operator="", target=target, unit="", actual=actual, score=score, reason="x")

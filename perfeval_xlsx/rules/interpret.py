@@ -41,7 +41,7 @@ def direction(name: str, level2: str, unit: str, profile: Profile) -> tuple[str,
     if base and base in r.timely_units and "时效" in level2:
         return LE, f"时效指标的单位“{base}”（时限）"
     if "成本" in level2:
-        return LE, "二级指标为成本指标"
+        return LE, f"二级指标“{level2}”"
     return GE, ""
 
 

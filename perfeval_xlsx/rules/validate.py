@@ -397,18 +397,17 @@ class _Validator:
         defaulted_by = None
         if op is None:
             if target.number == 0 and not target.is_range:
-                op, why = LE, "年度指标值为 0，按“≤ 0”（不得发生）"
+                op, why = LE, "年度指标值为 0，按“≤ 0”（不得发生）理解"
             elif target.approx or target.is_range:
                 op, why = GE, ""
             else:
                 op, word = direction(name, ind.level2, t_unit, p)
                 defaulted_by = word
                 kind = "反向（≤，越少越好）" if op == LE else "正向（≥，越多越好）"
-                why = f"按{word}理解为{kind}" if word else f"按{kind}"
+                why = f"根据{word}按{kind}理解" if word else f"按{kind}理解"
             if why:
                 self.add("I-OPERATOR-DEFAULT", ind.operator or ind.target, "operator",
-                         f"指标“{name}”没有写比较符号，{why}理解。如不对，请在指标性质中选择。".replace("理解理解", "理解"),
-                         value=out.target_text)
+                         f"指标“{name}”没有写比较符号，{why}。如不对，请在指标性质中选择。", value=out.target_text)
         for code, detail in target.notes:
             self.add(code, ind.target, "target", f"年度指标值{detail}。")
         t_number = target.number
@@ -533,7 +532,7 @@ class _Validator:
             out.actual = self._assumed_unit(out, ind, t_number, t_factor, t_base, value, a_factor)
         out.kind = "quant"
         standard = next((w for w in p.reading.standard if w in normalize_text(name)), None)
-        if defaulted_by == "二级指标为成本指标" and standard and out.actual < t_number:
+        if defaulted_by and defaulted_by.startswith("二级指标") and standard and out.actual < t_number:
             self.add("W-OPERATOR-UNSURE", ind.actual, "operator",
                      f"指标“{name}”是{standard}，没有写比较符号，已按成本指标“≤”评分（完成值低于{standard}得满分）。"
                      f"如{standard}应足额执行，请在指标性质中选择“＝”。")
