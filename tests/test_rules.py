@@ -485,3 +485,25 @@ def test_point9_annotated_and_multi_value_cells(tmp_path):
 def test_point10_a_fraction_target_against_a_percentage(tmp_path):
     r = _form(tmp_path, 3, operator="", target="≥0.85", unit="", actual="90.4%")
     assert _one(r, 3) == ("≥", 85, 90.4, "%", 6) and _codes(r) == ["W-PERCENT-AMBIGUOUS"]
+
+
+def test_reading_tables_are_profile_data_with_defaults_and_named_errors():
+    """Every reading decision is a table of the profile; a profile without one uses mof-2020's,
+    a bad one is a ProfileError naming the field."""
+    from perfeval_xlsx.errors import ProfileError
+    from perfeval_xlsx.reading.values import LE
+    from perfeval_xlsx.rules.interpret import direction
+
+    base = {k: v for k, v in _profile_dict().items() if k not in ("direction", "reading", "qualitative", "units")}
+    plain = profile_from_dict(base)
+    assert plain.reading == load_profile("mof-2020").reading  # the shipped tables
+    assert load_profile("framework-70").reading == plain.reading
+    own = profile_from_dict({**base, "direction": {"lower": ["到期率"], "higher": []}})
+    assert direction("贷款到期率", "质量指标", "%", own) == (LE, "名称中的“到期率”")
+    assert direction("财务核算差错率", "质量指标", "%", own)[0] == "≥"  # its own table replaces mof-2020's
+    with pytest.raises(ProfileError, match="direction.lower"):
+        profile_from_dict({**base, "direction": {"lower": "差错率"}})
+    with pytest.raises(ProfileError, match="qualitative.binary.pairs"):
+        profile_from_dict({**base, "qualitative": {"binary": {"pairs": [["是"]]}}})
+    with pytest.raises(ProfileError, match="weights.level1_aliases"):
+        profile_from_dict({**base, "weights": {**base["weights"], "level1_aliases": {"效果": "效应"}}})
