@@ -71,11 +71,15 @@ def commands_block() -> str:
 # --------------------------------------------------------------------------- profile
 
 
+#: tables that map words to words or numbers: one field each, not one per key
+MAP_TABLES = ("level1", "level1_aliases", "synonyms", "aliases")
+
+
 def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
     flat: dict[str, object] = {}
     for key, value in data.items():
         path = f"{prefix}{key}" if not prefix else f"{prefix}.{key}"
-        if isinstance(value, dict) and key not in ("level1", "synonyms") and not prefix.endswith("qualitative"):
+        if isinstance(value, dict) and key not in MAP_TABLES:
             flat.update(_flatten(value, path))
         else:
             flat[path] = value
@@ -102,9 +106,12 @@ def _comments(text: str) -> dict[str, str]:
 
 def _shown(value: object) -> str:
     if isinstance(value, dict):
-        return "；".join(f"{k} = {_shown(v)}" for k, v in value.items())
+        items = list(value.items())
+        shown = "；".join(f"{k} = {_shown(v)}" for k, v in items[:8])
+        return f"{shown}；…（共 {len(items)} 项）" if len(items) > 8 else shown
     if isinstance(value, list):
-        return "[" + ", ".join(_shown(v) for v in value) + "]"
+        shown = ", ".join(_shown(v) for v in value[:8])
+        return f"[{shown}, …（共 {len(value)} 项）]" if len(value) > 8 else f"[{shown}]"
     if isinstance(value, str):
         return f'"{value}"'
     return str(value)

@@ -15,8 +15,8 @@ from typing import Any
 from perfeval_xlsx.reading.files import NOT_REGULAR, is_regular
 from perfeval_xlsx.reading.safety import FileProblem
 from perfeval_xlsx.result import empty_project
+from perfeval_xlsx.rules.findings import Finding, finding, plain, status_of
 from perfeval_xlsx.vocab import UNREADABLE
-from perfeval_xlsx.rules.findings import Finding, finding, status_of
 from perfeval_xlsx.rules.profile import DEFAULT_PROFILE, FORM_PROFILES, Profile, load_profile
 
 
@@ -45,7 +45,7 @@ class CheckResult:
         }
         if with_scores:
             out.update(score_summary(self))
-        return out
+        return plain(out)
 
 
 

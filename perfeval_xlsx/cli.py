@@ -133,11 +133,9 @@ def check(
     if not results:
         _fail("没有找到要检查的自评表文件（.xlsx、.xlsm、.xls、.et、.ods）。")
     if as_json:
-        import json
+        from perfeval_xlsx.rules.findings import dumps
 
-        from perfeval_xlsx.result import json_safe
-
-        typer.echo(json.dumps(json_safe([r.to_dict() for r in results]), ensure_ascii=False, indent=2, allow_nan=False))
+        typer.echo(dumps([r.to_dict() for r in results], indent=2))
     else:
         print_check_results(results)
     raise typer.Exit(_exit_code(results))
@@ -172,9 +170,9 @@ def score(
         _fail(f"“{output}”不是文件夹。请用 -o 指定一个文件夹。")
     outcomes = [score_file(path, output, prof) for path in paths]
     if as_json:
-        import json
+        from perfeval_xlsx.rules.findings import dumps
 
-        typer.echo(json.dumps([o.to_dict() for o in outcomes], ensure_ascii=False, indent=2, allow_nan=False))
+        typer.echo(dumps([o.to_dict() for o in outcomes], indent=2))
     else:
         print_score_results(outcomes)
     raise typer.Exit(_exit_code([o.result for o in outcomes]))

@@ -8,12 +8,12 @@ per-file object of ``perfeval score --json``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.numbers import as_float
+from perfeval_xlsx.rules.findings import plain
 from perfeval_xlsx.vocab import STATUSES, UNREADABLE
 
 PROJECT_KEYS = ("name", "department", "unit", "year")
@@ -24,19 +24,8 @@ def empty_project() -> dict[str, Any]:
 
 
 def json_safe(value: Any) -> Any:
-    """Plain JSON data: NaN and infinities become null, dates ISO text, tuples lists."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    number = as_float(value)  # numpy numbers
-    return number if number is not None else str(value)
+    """Plain JSON data: NaN and infinities null, dates ISO text, tuples lists (rules.findings.plain)."""
+    return plain(value)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from typing import Any
 
 from perfeval_xlsx.check import CheckResult, check_file, score_summary
 from perfeval_xlsx.result import FileResult
-from perfeval_xlsx.vocab import INTERNAL_CODE, UNREADABLE
 from perfeval_xlsx.rules.findings import finding
+from perfeval_xlsx.vocab import INTERNAL_CODE, UNREADABLE
 from perfeval_xlsx.rules.profile import Profile
 
 

@@ -98,7 +98,9 @@ def _literal_copies(source: str, filename: str) -> list[str]:
             continue
         text = node.value
         for word in SHARED_WORDS:
-            if text == word or (word not in WHOLE_ONLY and len(word) > 1 and text == word.strip()):
+            if word in WHOLE_ONLY and filename.startswith("reading/"):
+                continue  # the parser reads single characters (中 of 中旬) that are not grades
+            if text == word:
                 found.append(f"{filename}:{node.lineno}: {text!r}")
     return found
 

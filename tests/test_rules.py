@@ -314,3 +314,196 @@ def _profile_dict() -> dict:
 
     with (PROFILE_DIR / "mof-2020.toml").open("rb") as fh:
         return tomllib.load(fh)
+
+
+# -- issue 10: each kind of cell seen in published forms, end to end -----------------------------
+# Base rows: 0 书籍配发 ≥800本 | 1 培训人数 ≥40人 | 3 培训率 ≥85% | 4 及时率 ＝100% (时效) |
+# 5 培训班费用 ≤2万元 (成本) | 8 有效提高 定性 W15 | 10 满意度 ≥85% W10; all others W6.
+
+def _one(r, row):
+    x = _row(r, row)
+    return x["operator"], x["target"], x["actual"], x["unit"], (None if x["score"] != x["score"] else x["score"])
+
+
+def test_point1_text_starting_with_equals_is_a_value(tmp_path):
+    # written with xlsxwriter's write_string: the cells hold the text `=1015本` and `=`
+    r = _form(tmp_path, 0, operator="", target="=1015本", unit="", actual=1015)
+    assert _one(r, 0) == ("＝", 1015, 1015, "本", 6) and r.findings == []
+    r = _form(tmp_path, 0, name="b.xlsx", operator="=", target=1015, actual=1015)
+    assert _one(r, 0) == ("＝", 1015, 1015, "本", 6) and r.findings == []
+
+
+def test_point1_text_starting_with_equals_after_libreoffice_saves_it(tmp_path, soffice):
+    import subprocess
+
+    _form(tmp_path, 0, operator="", target="=1015本", unit="", actual=1015)
+    out = tmp_path / "lo"
+    done = subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--norestore",
+                           "--convert-to", "xlsx", "--outdir", str(out), str(tmp_path / "t.xlsx")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    r = check_file(out / "t.xlsx")
+    assert _one(r, 0)[:2] == ("＝", 1015) and [f.code for f in r.findings if f.severity == "error"] == []
+
+
+@pytest.mark.parametrize("row,target,actual,expected,score", [
+    (3, "═85%", "90.4%", ("＝", 85, 90.4, "%"), 5.62),          # 6 × (1 − 5.4/85) = 5.6188
+    (3, "大于或等于85%", "90.4%", ("≥", 85, 90.4, "%"), 6),
+    (3, "达到85%以上", "80%", ("≥", 85, 80, "%"), 5.65),          # 6 × 80/85 = 5.647
+    (5, "控制在2万元以内", "2.5万元", ("≤", 2, 2.5, "万元"), 4.5),  # 6 × (1 − 0.5/2)
+    (5, "≦2万元", "1.5万元", ("≤", 2, 1.5, "万元"), 6),
+])
+def test_point2_operator_words_and_look_alikes(tmp_path, row, target, actual, expected, score):
+    r = _form(tmp_path, row, operator="", target=target, unit="", actual=actual, score=score, reason="偏差说明")
+    assert _one(r, row) == (*expected, score)
+    assert _codes(r, "error") == []
+
+
+def test_point3_units_convert_within_the_row(tmp_path):
+    r = _form(tmp_path, 1, operator="", target="≥5万人次", unit="", actual="48000人次", score=5.76, reason="x")
+    assert _one(r, 1) == ("≥", 5, 4.8, "万人次", 5.76)  # 48000人次 = 4.8万人次: 6 × 0.96
+    r = _form(tmp_path, 3, name="b.xlsx", unit="%(百分比)")
+    assert _one(r, 3) == ("≥", 85, 90.4, "%", 6) and r.findings == []
+    r = _form(tmp_path, 5, name="c.xlsx", operator="", target="≤300元/人·月", unit="", actual="320元/人·月", score=5.6, reason="x")
+    assert _one(r, 5) == ("≤", 300, 320, "元/人·月", 5.6)  # 6 × (1 − 20/300)
+    r = _form(tmp_path, 5, name="d.xlsx", operator="", target="≤300元/人·月", unit="", actual="3600元/人·年")
+    assert _codes(r) == ["E-UNIT-MISMATCH"]  # per year against per month: not converted silently
+
+
+def test_point3_a_bare_amount_only_plausible_in_another_money_unit(tmp_path):
+    r = _form(tmp_path, 5, operator="", target="≤2万元", unit="", actual=19400)
+    assert _one(r, 5) == ("≤", 2, 1.94, "万元", 6)  # read as 19400元 = 1.94万元
+    assert _codes(r) == ["W-UNIT-ASSUMED"] and "按“元”理解" in r.findings[0].message
+    r = _form(tmp_path, 5, name="b.xlsx", operator="", target="≤2万元", unit="", actual=1.94)
+    assert _one(r, 5) == ("≤", 2, 1.94, "万元", 6) and r.findings == []
+
+
+@pytest.mark.parametrize("row,name,target,actual,expected,score,word", [
+    (0, "财务核算差错率", "2%", "3%", ("≤", 2, 3, "%"), 3, "差错率"),      # 6 × (1 − 1/2)
+    (0, "业务办结时限", "15个工作日", "12个工作日", ("≤", 15, 12, "工作日"), 6, "时限"),
+    (5, "政府采购节约率", "5%", "6.3%", ("≥", 5, 6.3, "%"), 6, "节约率"),  # a 率 named higher-is-better beats 成本
+    (5, "资金支付率", "90%", "85%", ("≥", 90, 85, "%"), 5.67, "支付率"),  # 6 × 85/90 = 5.667
+    (0, "事故隐患整改率", "95%", "97%", ("≥", 95, 97, "%"), 6, "整改率"),  # the word ending last decides, not 事故
+    (5, "人均培训支出", "500元", "620元", ("≤", 500, 620, "元"), 4.56, "二级指标“成本指标”"),  # 6 × (1 − 120/500)
+    (0, "人均培训成本", "500元", "620元", ("≤", 500, 620, "元"), 4.56, "名称中的“成本”"),  # under 数量指标
+])
+def test_point4_direction_from_the_indicators_name(tmp_path, row, name, target, actual, expected, score, word):
+    r = _form(tmp_path, row, level3=name, operator="", target=target, unit="", actual=actual, score=score, reason="x")
+    assert _one(r, row) == (*expected, score)
+    assert _codes(r) == ["I-OPERATOR-DEFAULT"] and word in r.findings[0].message
+
+
+def test_point4_a_payment_standard_below_its_amount_is_asked(tmp_path):
+    r = _form(tmp_path, 5, level3="培训补贴标准", operator="", target="3000元/人", unit="", actual="2600元/人")
+    assert _one(r, 5) == ("≤", 3000, 2600, "元/人", 6)
+    assert sorted(_codes(r)) == ["I-OPERATOR-DEFAULT", "W-OPERATOR-UNSURE"]
+
+
+@pytest.mark.parametrize("target,actual,score", [("0起", "1起", 0), ("0", "0", 6), ("无", "无", 6), ("无", "1起", 0),
+                                                  ("0投诉", "2次", 0)])
+def test_point5_zero_targets_mean_none_may_happen(tmp_path, target, actual, score):
+    r = _form(tmp_path, 0, level3="安全事故发生次数", operator="", target=target, unit="", actual=actual, score=score,
+              reason="发生说明")
+    x = _row(r, 0)
+    assert (x["operator"], x["target"], x["actual"], x["score"]) == ("≤", 0, float(actual[0]) if actual[0].isdigit() else 0, score)
+    assert _codes(r) == ["I-OPERATOR-DEFAULT"]
+
+
+def test_point5_none_outside_an_incident_row_is_not_applicable(tmp_path):
+    r = _form(tmp_path, 9, level3="对生态环境的影响", operator="", target="无", unit="", actual="无", score=None)
+    assert _row(r, 9)["kind"] == "na" and _codes(r) == ["I-NOT-APPLICABLE"]
+    assert r.score.total == 100  # 85 of the other 85 分, rescaled
+    r = _form(tmp_path, 9, name="b.xlsx", operator="", target="不适用", unit="", actual="100%", score=None)
+    assert sorted(_codes(r)) == ["I-NOT-APPLICABLE", "W-NA-VALUE"]
+
+
+@pytest.mark.parametrize("target,actual,score,grade,code", [
+    ("有效提高", "未全部完成", 10.5, "部分达成", "I-QUAL-SYNONYM"),   # 9–12 is the 部分达成 band of 15
+    ("有效提高", "已完成部分工作", 9, "部分达成", "I-QUAL-SYNONYM"),
+    ("有效提高", "达成（部分）", 11, "部分达成", "I-QUAL-SYNONYM"),
+    ("有效提高", "尚未完成", 4.5, "未达成", "I-QUAL-SYNONYM"),
+    ("按期完成", "未能按期完成", 10, "部分达成", "I-QUAL-SYNONYM"),
+    ("是", "否", 0, "未达成", "I-QUAL-BINARY"),
+    ("及时", "不及时", 3, "未达成", "I-QUAL-BINARY"),
+    ("有", "无", 2, "未达成", "I-QUAL-BINARY"),
+    ("优良中低差", "中", 10.5, "部分达成", "I-QUAL-BINARY"),
+    ("优良中低差", "良", None, "达成", "I-QUAL-BINARY"),
+    ("充分", "100%", None, "达成", "I-QUAL-PERCENT"),
+    ("改善条件", "明显改善", None, "达成", "I-QUAL-PARAPHRASE"),
+])
+def test_point6_qualitative_outcomes_with_qualifiers(tmp_path, target, actual, score, grade, code):
+    r = _form(tmp_path, 8, target=target, actual=actual, score=score, reason="说明")
+    x = _row(r, 8)
+    assert (x["grade"], x["score"]) == (grade, 15 if score is None else score)
+    assert _codes(r) == [code]
+
+
+@pytest.mark.parametrize("actual,conflict", [("已完成，但部分工作未完成", "已完成"), ("有所提高", None), ("推进中", None)])
+def test_point6_an_ambiguous_outcome_asks_for_one_of_the_three_grades(tmp_path, actual, conflict):
+    r = _form(tmp_path, 8, target="显著提高", actual=actual, score=12)
+    assert _codes(r) == ["E-QUAL-GRADE"]
+    message = r.findings[0].message
+    assert "“达成”“部分达成”“未达成”" in message and (conflict is None or conflict in message)
+
+
+@pytest.mark.parametrize("target,actual,score,codes", [
+    ("上半年", "2024年7月15日", 5.51, ["I-DATE-READ"]),     # 30 June is day 182 of 2024: 6 × (1 − 15/182) = 5.505
+    ("1-12月", "已按期完成", 6, ["I-DATE-READ", "I-ONTIME"]),
+    ("第三季度", "2024年9月20日", 6, ["I-DATE-READ"]),
+    ("年底前", "第四季度", 6, ["I-DATE-READ"]),               # the whole quarter is before the deadline
+    ("1年", "年内完成", 6, ["I-DATE-READ", "I-DATE-READ"]),
+    ("三季度末", "第四季度", None, ["E-DATE-VAGUE", "I-DATE-READ"]),  # late, but by how many days?
+    ("2021.1.1-12.31", "2024年12月20日", 0, ["W-DATE-YEAR", "I-DATE-READ"]),  # an old target copied
+])
+def test_point7_periods_and_completion_texts(tmp_path, target, actual, score, codes):
+    r = _form(tmp_path, 4, operator="", target=target, unit="", actual=actual, score=score, reason="说明")
+    x = _row(r, 4)
+    assert (None if x["score"] != x["score"] else x["score"]) == score
+    assert sorted(_codes(r)) == sorted(codes)
+
+
+def test_point8_ranges_and_approximations(tmp_path):
+    r = _form(tmp_path, 3, operator="", target="85%-90%", unit="", actual="80%", score=5.65, reason="x")
+    assert _one(r, 3) == ("≥", 85, 80, "%", 5.65) and _codes(r) == ["I-RANGE"]  # 6 × 80/85
+    r = _form(tmp_path, 1, name="b.xlsx", operator="", target="约40人", unit="", actual="62人")
+    assert _one(r, 1) == ("≥", 40, 62, "人", 6) and _codes(r) == ["I-APPROX-TARGET"]
+    r = _form(tmp_path, 1, name="c.xlsx", actual="约60人")
+    assert _codes(r) == ["E-ACTUAL-INVALID"] and "约数" in r.findings[0].message
+
+
+def test_point9_annotated_and_multi_value_cells(tmp_path):
+    r = _form(tmp_path, 0, actual="1015本（超额完成）")
+    assert _one(r, 0) == ("≥", 800, 1015, "本", 6) and r.findings == []
+    r = _form(tmp_path, 10, name="b.xlsx", actual="满意度93%，较上年提高2个百分点")
+    assert _one(r, 10) == ("≥", 85, 93, "%", 10) and r.findings == []
+    r = _form(tmp_path, 2, name="c.xlsx", actual="完成1期培训")
+    assert _one(r, 2) == ("≥", 1, 1, "期", 6) and r.findings == []
+    r = _form(tmp_path, 2, name="d.xlsx", actual="培训1期，参训62人")
+    assert _codes(r) == ["E-TWO-VALUES"] and "请只填写本指标的完成值" in r.findings[0].message
+
+
+def test_point10_a_fraction_target_against_a_percentage(tmp_path):
+    r = _form(tmp_path, 3, operator="", target="≥0.85", unit="", actual="90.4%")
+    assert _one(r, 3) == ("≥", 85, 90.4, "%", 6) and _codes(r) == ["W-PERCENT-AMBIGUOUS"]
+
+
+def test_reading_tables_are_profile_data_with_defaults_and_named_errors():
+    """Every reading decision is a table of the profile; a profile without one uses mof-2020's,
+    a bad one is a ProfileError naming the field."""
+    from perfeval_xlsx.errors import ProfileError
+    from perfeval_xlsx.reading.values import LE
+    from perfeval_xlsx.rules.interpret import direction
+
+    base = {k: v for k, v in _profile_dict().items() if k not in ("direction", "reading", "qualitative", "units")}
+    plain = profile_from_dict(base)
+    assert plain.reading == load_profile("mof-2020").reading  # the shipped tables
+    assert load_profile("framework-70").reading == plain.reading
+    own = profile_from_dict({**base, "direction": {"lower": ["到期率"], "higher": []}})
+    assert direction("贷款到期率", "质量指标", "%", own) == (LE, "名称中的“到期率”")
+    assert direction("财务核算差错率", "质量指标", "%", own)[0] == "≥"  # its own table replaces mof-2020's
+    with pytest.raises(ProfileError, match="direction.lower"):
+        profile_from_dict({**base, "direction": {"lower": "差错率"}})
+    with pytest.raises(ProfileError, match="qualitative.binary.pairs"):
+        profile_from_dict({**base, "qualitative": {"binary": {"pairs": [["是"]]}}})
+    with pytest.raises(ProfileError, match="weights.level1_aliases"):
+        profile_from_dict({**base, "weights": {**base["weights"], "level1_aliases": {"效果": "效应"}}})

@@ -146,10 +146,20 @@ def test_negative_spending_is_an_error_and_scores_nothing(tmp_path):
     assert r.score.execution_score is None and r.score.grade == "待更正"
 
 
-@pytest.mark.parametrize("target", ["约1000本", "#N/A", "1000本左右"])
+@pytest.mark.parametrize("target", ["#N/A", "≥800本？", "12万±"])
 def test_target_with_a_number_that_cannot_be_read_is_not_qualitative(tmp_path, target):
     r = _check(tmp_path, {"E14": target, "D14": None, "F14": None})
     assert _found(r) == [("E-TARGET-INVALID", "E14")]
+
+
+@pytest.mark.parametrize("target", ["约1000本", "1000本左右"])
+def test_an_approximate_target_is_at_least_that_number(tmp_path, target):
+    """Issue 10 point 8: 约1000本 / 1000本左右 as a target is ≥ 1000 with an info finding;
+    the base row's 1015 meets it (full 6)."""
+    r = _check(tmp_path, {"E14": target, "D14": None, "F14": None})
+    assert _found(r) == [("I-APPROX-TARGET", "E14")]
+    row = r.score.rows.set_index("row").loc[14]
+    assert (row["operator"], row["target"], row["actual"], row["score"]) == ("≥", 1000, 1015, 6)
 
 
 def test_month_only_deadline_without_a_year(tmp_path):
@@ -223,5 +233,131 @@ def test_completion_date_typed_as_a_day_count(tmp_path):
 
 
 def test_a_grade_that_is_not_one_of_the_three_says_so(tmp_path):
-    r = _check(tmp_path, {"G22": "好"})
-    assert "“好”不是规定的完成等级" in r.findings[0].message
+    r = _check(tmp_path, {"G22": "待定"})
+    assert "“待定”不是规定的完成等级" in r.findings[0].message
+
+
+# -- issue 10: money cells, layouts and strict JSON -------------------------------------------
+
+
+def test_point1_text_typed_after_an_apostrophe_is_not_a_formula(tmp_path):
+    def edit(ws):
+        for address, text in (("D14", "="), ("E14", "=800"), ("D18", "="), ("E18", "=100%")):
+            ws[address] = text
+            ws[address].data_type = "s"  # a text cell, as Excel stores `'=800`
+        ws["F18"] = None
+    r = _check_wb(tmp_path, edit)
+    assert [f for f in r.findings if f.severity == "error"] == []
+    rows = r.score.rows.set_index("row")
+    assert tuple(rows.loc[14, ["operator", "target", "actual", "score"]]) == ("＝", 800, 1015, 4.39)  # 6 × (1 − 215/800)
+    assert tuple(rows.loc[18, ["operator", "target", "actual", "unit", "score"]]) == ("＝", 100, 100, "%", 6)
+
+
+@pytest.mark.parametrize("dash", ["—", "-", "/", "无", "— — —"])
+def test_point11_money_cells_written_as_a_dash_mean_none(tmp_path, dash):
+    r = _check(tmp_path, {"D9": dash, "E9": dash, "F9": dash, "D10": dash})
+    assert r.findings == [] and r.score.execution_rate == 100
+
+
+def test_point11_funds_block_in_yuan(tmp_path):
+    changes = {"A6": "项目资金（元）"}
+    for col in "DEF":
+        changes[f"{col}7"] = changes[f"{col}8"] = 79400
+    r = _check(tmp_path, changes)
+    assert _found(r) == [("I-MONEY-UNIT", "A6")]
+    ex = r.validated.execution
+    assert (ex.budget, ex.spent, r.score.execution_rate, r.score.execution_score) == (7.94, 7.94, 100, 10)
+
+
+def test_point12_framework_money_labels_in_one_row_and_amounts_below(tmp_path):
+    from .conftest import SEED001
+
+    def edit(ws):
+        for address in ("B7", "B8", "B9", "D8", "E8", "F8", "G8", "H8", "G9", "H9"):
+            ws[address] = None
+        ws["G19"], ws["G20"] = 100, 100  # rates typed (openpyxl keeps no cached results of the formulas)
+    r = _check_wb(tmp_path, edit, SEED001)
+    assert r.findings == []
+    ex = r.validated.execution
+    assert (ex.budget, ex.received, ex.spent) == (7.94, 7.94, 7.94) and r.score.total == 99
+
+
+def test_point12_breakdown_rows_without_a_weight_are_shown_not_scored(tmp_path):
+    r = _check(tmp_path, {"C16": "其中：女性学员", "D16": "≥", "E16": 20, "F16": "人", "G16": 25, "H16": None, "I16": None,
+                          "H15": 12, "I15": 12})
+    assert _found(r) == [("I-SUB-ROW", "C16")]
+    rows = r.score.rows.set_index("row")
+    assert rows.loc[16, "kind"] == "sub" and rows.loc[16, "score"] != rows.loc[16, "score"]  # NaN: not scored
+    assert r.score.total == 100 and r.score.grade == "优"
+
+
+def test_point12_level1_labels_written_otherwise(tmp_path):
+    assert _check(tmp_path, {"A22": "效果指标"}).findings == []  # = 效益指标 (30分)
+    from .conftest import SEED001
+
+    def edit(ws):
+        ws["A13"] = "项目决策(20分)"
+        ws["G19"], ws["G20"] = 100, 100
+    assert _check_wb(tmp_path, edit, SEED001).findings == []
+
+
+def test_point12_level2_with_extra_words_and_extra_columns(tmp_path):
+    changes = {"B24": "服务对象满意度指标等", "K13": "权重占比", "L13": "折算得分", "M13": "指标解释"}
+    for row in range(14, 25):
+        changes.update({f"K{row}": "6%", f"L{row}": 5.5, f"M{row}": "按年度统计"})
+    r = _check(tmp_path, changes)
+    assert r.findings == [] and r.score.total == 100
+    assert r.form.columns["weight"] == "H" and r.form.columns["score"] == "I"
+
+
+def _with_cached(source, tmp_path, address: str, cached: str):
+    """A copy of `source` where `address` is a formula whose cached result is `cached` (NaN)."""
+    import re
+    import zipfile
+
+    wb = openpyxl.load_workbook(source)
+    wb["自评表"][address] = "=7.94*1"
+    staged = tmp_path / "staged.xlsx"
+    wb.save(staged)
+    path = tmp_path / "nan.xlsx"
+    with zipfile.ZipFile(staged) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode("utf-8")
+                text, n = re.subn(rf'(<c r="{address}"[^>]*>)<f>7.94\*1</f><v\s*/?>(?:</v>)?', rf"\1<f>7.94*1</f><v>{cached}</v>", text)
+                assert n == 1
+                data = text.encode("utf-8")
+            zout.writestr(info, data)
+    return path
+
+
+def test_point14_json_is_strict_even_when_a_cached_value_is_nan(tmp_path):
+    import json
+
+    from .conftest import run_cli
+
+    path = _with_cached(BASE, tmp_path, "E7", "NaN")
+    r = check_file(path)
+    assert _found(r) == [("E-NUMBER-TEXT", "E7")]
+
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    for command in (["check", "--json", str(path)], ["score", "--json", "-o", str(tmp_path / "out"), str(path)]):
+        done = run_cli(*command)
+        assert done.returncode == 1, done.stderr
+        data = json.loads(done.stdout, parse_constant=refuse)
+        assert data[0]["findings"][0]["code"] == "E-NUMBER-TEXT" and data[0]["findings"][0]["value"] is None
+
+
+def test_point14_plain_values_for_json():
+    import math
+
+    import numpy as np
+
+    from perfeval_xlsx.rules.findings import dumps, plain
+
+    assert plain({"a": float("nan"), "b": [np.float64("inf"), np.int64(3), 2.5], "c": (None, "x")}) == \
+        {"a": None, "b": [None, 3, 2.5], "c": [None, "x"]}
+    assert dumps({"total": math.nan, "名称": "表"}) == '{"total": null, "名称": "表"}'

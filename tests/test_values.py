@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import pytest
 
 from perfeval_xlsx.reading.values import (
-    EQ, GE, GT, LE, LT, chinese_number, normalize_label, parse_operator_cell, parse_value, split_unit,
+    EQ,
+    GE,
+    GT,
+    LE,
+    LT,
+    chinese_number,
+    clean_unit,
+    normalize_label,
+    parse_operator_cell,
+    parse_value,
+    split_unit,
 )
+from perfeval_xlsx.rules.profile import load_profile
 
 
 @pytest.mark.parametrize("text,op,number,unit", [
@@ -149,3 +161,147 @@ def test_more_ways_of_writing_targets(text, op, number, unit):
 def test_deadlines_ending_in_done(text):
     p = parse_value(text, year=2024)
     assert (p.kind, p.date) == ("date", date(2024, 12, 31))
+
+
+# -- issue 10: read every cell as a finance officer reads it ------------------------------------
+# The word tables come from the profile (mof-2020.toml); expectations are the officer's reading.
+
+
+WORDS = load_profile("mof-2020").words
+
+
+def _p(text, year=2024):
+    return parse_value(text, year=year, words=WORDS)
+
+
+@pytest.mark.parametrize("text,op,number,unit", [
+    ("═100%", EQ, 100, "%"),  # U+2550, printed as the equals sign by some provinces' systems
+    ("﹦95%", EQ, 95, "%"),  # U+FE66 small equals
+    ("≧95%", GE, 95, "%"),
+    ("≦5万元", LE, 5, "万元"),
+    ("大于或等于90%", GE, 90, "%"),
+    ("小于或等于5天", LE, 5, "天"),
+    ("不低于90%", GE, 90, "%"),
+    ("95%以上", GE, 95, "%"),
+    ("达到95%以上", GE, 95, "%"),
+    ("控制在120万元以内", LE, 120, "万元"),
+    ("15%及其以下", LE, 15, "%"),
+    ("=12个", EQ, 12, "个"),  # point 1: text typed with a leading = is a value, not a formula
+    ("= 120 人", EQ, 120, "人"),
+])
+def test_point2_operator_look_alikes_and_words(text, op, number, unit):
+    p = _p(text)
+    assert (p.kind, p.operator, p.number, p.unit) == ("number", op, number, unit)
+
+
+def test_point2_operator_column_look_alikes():
+    assert [parse_operator_cell(x) for x in ("═", "﹦", "≧", "≦", "大于或等于", "=")] == [EQ, EQ, GE, LE, GE, EQ]
+
+
+@pytest.mark.parametrize("written,unit", [
+    ("%(百分比)", "%"), ("百分比", "%"), ("（万元）", "万元"), ("个工作日", "工作日"), ("元/人、天", "元/人·天"),
+])
+def test_point3_unit_column_words(written, unit):
+    assert clean_unit(written, WORDS) == unit
+
+
+@pytest.mark.parametrize("text,number,unit", [
+    ("百分之九十五", 95, "%"),
+    ("≥100百分比", 100, "%"),
+    ("3577. 95万人次", 3577.95, "万人次"),  # a space inside the number
+    ("400元/人、天", 400, "元/人·天"),
+    ("300元/人·月", 300, "元/人·月"),
+    ("15个工作日", 15, "工作日"),
+    ("550万粒", 550, "万粒"),
+])
+def test_point3_units_as_written(text, number, unit):
+    p = _p(text)
+    assert (p.kind, p.number, p.unit) == ("number", number, unit)
+    assert split_unit("万人次") == (1e4, "人次") and split_unit("万元/人") == (1e4, "元/人")
+
+
+@pytest.mark.parametrize("text,grade", [
+    ("已完成部分工作", "部分达成"), ("达成率不高", "部分达成"), ("达成（部分）", "部分达成"), ("基本完成", "部分达成"),
+    ("大部分完成", "部分达成"), ("未全部完成", "部分达成"), ("未能按期完成", "部分达成"),
+    ("尚未完成", "未达成"), ("没有完成", "未达成"), ("未完成", "未达成"),
+    ("达成", "达成"), ("未达成年度指标且效果较差", "未达成"), ("达成预期指标", "达成"), ("项目已全部完成", "达成"),
+])
+def test_point6_grade_read_from_the_whole_text(text, grade):
+    assert _p(text).grade == grade
+
+
+@pytest.mark.parametrize("text", ["已完成，但部分工作未完成", "没有按期完成", "推进中", "有所提高", "已完成一半", "完成情况一般"])
+def test_point6_no_grade_when_the_text_is_ambiguous_or_says_none(text):
+    assert _p(text).grade is None
+
+
+@pytest.mark.parametrize("text,first,last", [
+    ("1-12月", date(2024, 1, 1), date(2024, 12, 31)),
+    ("2021.1.1-12.31", date(2021, 1, 1), date(2021, 12, 31)),
+    ("2024年1-6月", date(2024, 1, 1), date(2024, 6, 30)),
+    ("1年", date(2024, 1, 1), date(2024, 12, 31)),
+    ("上半年", date(2024, 1, 1), date(2024, 6, 30)),
+    ("第三季度", date(2024, 7, 1), date(2024, 9, 30)),
+    ("三季度末", date(2024, 9, 30), date(2024, 9, 30)),
+    ("6月底前", date(2024, 6, 30), date(2024, 6, 30)),
+    ("年底前", date(2024, 12, 31), date(2024, 12, 31)),
+    ("年内完成", date(2024, 1, 1), date(2024, 12, 31)),
+    ("2024年12月下旬", date(2024, 12, 21), date(2024, 12, 31)),
+    ("第四季度", date(2024, 10, 1), date(2024, 12, 31)),
+    ("已于2024年6月28日完成", date(2024, 6, 28), date(2024, 6, 28)),
+])
+def test_point7_periods_and_durations(text, first, last):
+    p = _p(text)
+    assert (p.kind, p.date_from, p.date) == ("date", first, last)
+
+
+def test_point7_on_time_wherever_the_words_stand_and_a_count_is_no_date():
+    assert _p("项目已按期完成").kind == "ontime"
+    assert _p("未能按期完成").kind == "late"
+    p = _p("至少全年完成2次")
+    assert (p.kind, p.operator, p.number, p.unit) == ("number", GE, 2, "次")
+
+
+@pytest.mark.parametrize("text,number,high,unit", [
+    ("90%-95%", 90, 95, "%"), ("3-5个", 3, 5, "个"), ("90%～95%", 90, 95, "%"), ("3至5个", 3, 5, "个"),
+])
+def test_point8_ranges(text, number, high, unit):
+    p = _p(text)
+    assert (p.kind, p.number, p.high, p.unit) == ("number", number, high, unit)
+
+
+@pytest.mark.parametrize("text,word", [("约1000人", "约"), ("1000人左右", "左右"), ("800余册", "余")])
+def test_point8_approximations_are_marked(text, word):
+    p = _p(text)
+    assert (p.kind, p.number, p.approx, p.approx_word) == ("number", float(re.sub(r"\D", "", text)), True, word)
+
+
+@pytest.mark.parametrize("text,number,unit,note", [
+    ("1015本（超额完成）", 1015, "本", "超额完成"),
+    ("100%（已全部完成）", 100, "%", "已全部完成"),
+    ("满意度97%", 97, "%", "满意度"),
+    ("97.3%，较上年提高2个百分点", 97.3, "%", "较上年提高2个百分点"),
+    ("完成3期培训", 3, "期", "完成培训"),
+    ("512人次(含线上)", 512, "人次", "含线上"),
+])
+def test_point9_annotated_cells_read_the_number_and_keep_the_rest(text, number, unit, note):
+    p = _p(text)
+    assert (p.kind, p.number, p.unit, p.description) == ("number", number, unit, note)
+
+
+@pytest.mark.parametrize("text", ["培训3期，参训120人", "20篇，其中省级5篇"])
+def test_point9_two_measured_values_in_one_cell(text):
+    assert _p(text).kind == "multi"
+
+
+def test_point9_targets_that_say_what_they_are():
+    p = _p("每亩300")
+    assert (p.number, p.unit, p.per) == (300, "/亩", True)
+    assert _p("每亩300元").unit == "元/亩"
+    p = _p("提升10%")
+    assert (p.operator, p.number, p.unit, p.soft_operator) == (GE, 10, "%", True)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_point14_nan_and_infinity_are_no_numbers(value):
+    assert parse_value(value).kind == "text"

@@ -24,6 +24,7 @@ from perfeval_xlsx.batch.result import BatchResult, FileSummary, _summarize
 from perfeval_xlsx.errors import FileProblem
 from perfeval_xlsx.output.atomic import new_temp_file, remove_stale_temp_files
 from perfeval_xlsx.vocab import BATCH_FILE, CACHE_FILE, ROLLUP_PREFIX, summary_report_name
+from perfeval_xlsx.rules.findings import plain
 
 
 def run_batch(
@@ -206,9 +207,9 @@ def write_batch_json(result: BatchResult) -> Path:
                 "rollup": result.rollup.relative_to(result.outbox).as_posix() if result.rollup else None,
                 "skipped": [{"file": s.file, "reason": s.reason} for s in result.skipped],
             }
-            fh.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "files": [')
+            fh.write(json.dumps(plain(head), ensure_ascii=False, allow_nan=False)[:-1] + ', "files": [')
             for i, d in enumerate(result.iter_files(relative_output=True)):
-                fh.write(("\n" if i == 0 else ",\n") + json.dumps(d, ensure_ascii=False, default=str))
+                fh.write(("\n" if i == 0 else ",\n") + json.dumps(plain(d), ensure_ascii=False, allow_nan=False, default=str))
             fh.write("\n]}\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -224,12 +225,12 @@ def stream_json(result: BatchResult, out) -> None:
     one file at a time (the per-file objects of `perfeval score --json`)."""
     out.write('{\n  "files": [')
     for i, d in enumerate(result.iter_files()):
-        text = json.dumps(d, ensure_ascii=False, indent=2, default=str).replace("\n", "\n    ")
+        text = json.dumps(plain(d), ensure_ascii=False, allow_nan=False, indent=2, default=str).replace("\n", "\n    ")
         out.write(("\n    " if i == 0 else ",\n    ") + text)
     out.write("\n  ],\n")
     tail = {"summary": result.summary, "rollup": str(result.rollup) if result.rollup else None,
             "skipped": [{"file": s.file, "reason": s.reason} for s in result.skipped]}
     if result.summary_report is not None:
         tail["summary_report"] = str(result.summary_report)
-    out.write(json.dumps(tail, ensure_ascii=False, indent=2)[2:] + "\n")
+    out.write(json.dumps(plain(tail), ensure_ascii=False, allow_nan=False, indent=2)[2:] + "\n")
     out.flush()

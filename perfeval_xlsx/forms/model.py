@@ -98,6 +98,8 @@ class Form:
     total_row: int | None = None
     header_row: int | None = None  # the row of the indicator table's column labels
     cached_values: dict[str, Any] = field(default_factory=dict, repr=False)  # formula cell → its cached result
+    money_unit: str = "万元"  # the unit the funds block states (`项目资金（元）`); amounts are read into 万元
+    money_unit_cell: Cell | None = None  # the label that states it
 
     def funds_line(self, key: str) -> FundsLine | None:
         return next((f for f in self.funds if f.key == key), None)

@@ -65,6 +65,7 @@ GOAL_LABELS = {"planned": ("预期目标", "年度预期目标"), "actual": ("�
 _PLACEHOLDER_RE = re.compile(r"^(指标\d*|…+|\.{2,}|—+|-+|\d+)$")
 _DECLARED_WEIGHT_RE = re.compile(r"(\d+(?:\.\d+)?)分")
 _YEAR_RE = re.compile(r"(20\d{2}|19\d{2})年度?")
+_MONEY_UNIT_RE = re.compile(r"(?:资金|金额|预算|执行数|支出)[^()]{0,6}\((?:单位:)?(元|千元|万元|亿元)\)|单位:(元|千元|万元|亿元)")
 ALL_LABELS = {normalize_label(s) for group in (HEADER_SYNONYMS, INDICATOR_SYNONYMS, FUNDS_SYNONYMS, FUNDS_LINES)
               for names in group.values() for s in names} | {"年度总体目标", "项目资金", "资金来源"} | set(FOOTER_LABELS) | set(GRADE_LABELS)
 
@@ -370,13 +371,14 @@ class _FormReader:
         funds, funds_kind = self._funds(funds_header)
         indicators, groups = self._indicators(footer)
         kind = "framework" if funds_kind == "framework" or any(
-            normalize_label(x.name).rstrip("指标") in ("决策", "过程") for x in groups) else "mof-2020"
+            normalize_label(x.name).removeprefix("项目").rstrip("指标") in ("决策", "过程") for x in groups) else "mof-2020"
         form = Form(
             path=self.path, sheet=g.title, kind=kind, header=self._header(funds_header),
             funds=funds, goals=self._goals(), indicators=indicators, groups=groups,
             columns={k: get_column_letter(c) for k, c in self.columns.items()}, total_row=footer,
             header_row=self.header_row,
         )
+        form.money_unit, form.money_unit_cell = self._money_unit(funds_header, funds)
         if footer is not None:
             if "weight" in self.columns:
                 form.total_weight = g.cell(footer, self.columns["weight"])
@@ -479,12 +481,35 @@ class _FormReader:
                     break
                 continue
             seen.add(key)
-            line = FundsLine(key=key, label=label, row=r)
-            for field_name, c in cols.items():
-                # two amounts merged into one cell: the value belongs to the first only
-                setattr(line, field_name, g.follower(r, c) if g.is_merged_follower(r, c) else g.cell(r, c))
-            lines.append(line)
+            lines.append(self._funds_line(key, label, r, cols))
+        if not lines and cols and row + 1 < self.header_row:
+            # labels in one row and the amounts in the row below, no 年度资金总额 line (framework forms)
+            below = row + 1 + (g.ranges[g.anchor[(row, first_amount)]][2] - row if g.anchor.get((row, first_amount)) else 0)
+            if any(isinstance(g.cell(below, c).value, (int, float)) or g.cell(below, c).formula for c in cols.values()):
+                lines.append(self._funds_line("total", "项目资金", below, cols))
         return lines, kind
+
+    def _funds_line(self, key: str, label: str, r: int, cols: dict[str, int]) -> FundsLine:
+        g = self.grid
+        line = FundsLine(key=key, label=label, row=r)
+        for field_name, c in cols.items():
+            # two amounts merged into one cell: the value belongs to the first only
+            setattr(line, field_name, g.follower(r, c) if g.is_merged_follower(r, c) else g.cell(r, c))
+        return line
+
+    def _money_unit(self, row: int | None, funds: list[FundsLine]) -> tuple[str, Cell | None]:
+        """The unit the funds block states (`项目资金（元）`, `单位：元`); 万元 when none."""
+        if row is None:
+            return "万元", None
+        g = self.grid
+        last = max((ln.row for ln in funds), default=row)
+        for r in range(max(1, row - 1), last + 1):
+            for c in sorted(g.labels.get(r, {})):
+                raw = g.cell(r, c).value
+                m = _MONEY_UNIT_RE.search(normalize_text(raw)) if isinstance(raw, str) else None
+                if m:
+                    return m.group(1) or m.group(2), g.cell(r, c)
+        return "万元", None
 
     def _goals(self) -> dict[str, Cell | None]:
         g = self.grid

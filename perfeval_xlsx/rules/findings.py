@@ -8,6 +8,7 @@ Messages read: where — what is wrong — how to fix, in Chinese.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,8 +65,10 @@ CATALOGUE: dict[str, Rule] = {r.code: r for r in (
     Rule("E-OPERATOR-CONFLICT", ERROR, "指标性质与指标值中的符号矛盾"),
     Rule("W-RATE-MISMATCH", WARNING, "填写的比率与资金栏计算的不一致"),
     Rule("I-UNIT-SYNONYM", INFO, "同义单位按同一单位比较"),
+    Rule("W-UNIT-NEAR", WARNING, "相近单位按同一单位比较，请核实口径"),
     Rule("W-ACTUAL-OPERATOR", WARNING, "实际完成值带比较符号"),
     Rule("I-OPERATOR-DEFAULT", INFO, "未写比较符号，按默认方向理解"),
+    Rule("W-OPERATOR-UNSURE", WARNING, "未写比较符号，标准类指标方向不确定"),
     Rule("I-APPROX", INFO, "“余”按整数理解"),
     Rule("W-PERCENT-AMBIGUOUS", WARNING, "小数按百分比理解"),
     Rule("I-ONTIME", INFO, "“按时完成”按期限内完成理解"),
@@ -73,10 +76,24 @@ CATALOGUE: dict[str, Rule] = {r.code: r for r in (
     Rule("E-DATE-INVALID", ERROR, "时效指标的完成日期无法识别"),
     Rule("I-NOT-APPLICABLE", INFO, "指标不适用，不计分"),
     Rule("E-NOT-APPLICABLE", ERROR, "不允许有不适用的指标"),
+    Rule("W-NA-VALUE", WARNING, "不适用的指标填了完成值"),
+    Rule("E-TWO-VALUES", ERROR, "一个单元格中有多个数值"),
+    Rule("I-RANGE", INFO, "区间指标值按下限（或上限）理解"),
+    Rule("I-APPROX-TARGET", INFO, "约数指标值按“不低于”理解"),
+    Rule("I-PERCENT-FRACTION", INFO, "小数的比率按百分比理解"),
+    Rule("W-UNIT-ASSUMED", WARNING, "完成值未写单位，数值与指标值不合"),
+    Rule("I-SUB-ROW", INFO, "“其中”分项不单独计分"),
+    Rule("I-DATE-READ", INFO, "期间、季度、月份按截止日理解"),
+    Rule("E-DATE-VAGUE", ERROR, "完成时间不具体，无法判断是否逾期"),
+    Rule("W-DATE-YEAR", WARNING, "时效指标的年份早于本表年度"),
+    Rule("I-MONEY-UNIT", INFO, "资金栏以元填写，已换算为万元"),
     # -- qualitative -------------------------------------------------------------------
     Rule("E-QUAL-GRADE", ERROR, "定性指标未填写等级"),
     Rule("I-QUAL-SYNONYM", INFO, "定性完成值按近义词理解"),
     Rule("I-QUAL-ECHO", INFO, "完成值与指标值相同，按“达成”理解"),
+    Rule("I-QUAL-BINARY", INFO, "是/否、有/无、优良中差按等级理解"),
+    Rule("I-QUAL-PERCENT", INFO, "定性指标完成值 100% 按“达成”理解"),
+    Rule("I-QUAL-PARAPHRASE", INFO, "完成值换一种说法重复指标值，按“达成”理解"),
     Rule("E-QUAL-SCORE-BAND", ERROR, "定性得分不在等级对应区间"),
     Rule("E-QUAL-SCORE-MISSING", ERROR, "定性指标须自评得分"),
     # -- scores ------------------------------------------------------------------------
@@ -115,12 +132,35 @@ def _cell_key(cell: str) -> tuple[int, str]:
 
 
 def json_value(value: Any) -> Any:
-    """A finding's value as JSON can carry it (dates as ISO text)."""
+    """A finding's value as strict JSON can carry it (dates as ISO text; NaN and infinity,
+    which JSON has no words for, as null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def plain(value: Any) -> Any:
+    """`value` (dicts, lists, numbers, numpy scalars, dates) as strict JSON can carry it: NaN and
+    infinity become null, so that `json.dumps(..., allow_nan=False)` never fails and never
+    prints `NaN` (`perfeval score --json` is read by other programs)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)) and getattr(value, "shape", None) == ():
+        value = value.item()  # a numpy scalar
+    return json_value(value)
+
+
+def dumps(value: Any, **kwargs: Any) -> str:
+    """Strict JSON text of `value` (see `plain`), Chinese kept as is."""
+    import json
+
+    return json.dumps(plain(value), ensure_ascii=False, allow_nan=False, **kwargs)
 
 
 def finding(code: str, sheet: str, cell: str, field: str, value: Any, message: str) -> Finding:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.errors import ProfileError
+from perfeval_xlsx.reading.values import Words, normalize_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,6 +44,12 @@ class Profile:
     qualitative_synonyms: dict[str, str] = field(default_factory=dict)
     unit_synonyms: tuple[tuple[str, ...], ...] = ()
     source: str = ""
+    level1_aliases: dict[str, str] = field(default_factory=dict)
+    reading: Reading = field(default_factory=lambda: Reading())
+
+    @property
+    def words(self) -> Words:
+        return self.reading.words
 
     def grade_for(self, total: float) -> str:
         for label, lower in self.grades:
@@ -56,6 +63,42 @@ class Profile:
             if unit in group:
                 return group[0]
         return unit
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The word tables that decide how text is read (mof-2020.toml explains each)."""
+
+    words: Words = Words()
+    binary: tuple[tuple[str, ...], ...] = ()  # (met, not met…)
+    positive: tuple[str, ...] = ()
+    scales: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (target, ((level, grade)…))
+    partial: tuple[str, ...] = ()
+    soft: tuple[str, ...] = ()
+    strong: tuple[str, ...] = ()
+    negative: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    negating: tuple[str, ...] = ()
+    limiting: tuple[str, ...] = ()
+    bad: tuple[str, ...] = ()
+    generic: tuple[str, ...] = ()
+    lower: tuple[str, ...] = ()
+    higher: tuple[str, ...] = ()
+    lower_units: tuple[str, ...] = ()
+    timely_units: tuple[str, ...] = ()
+    near_units: tuple[tuple[str, ...], ...] = ()
+    incident: tuple[str, ...] = ()
+    zero: tuple[str, ...] = ()
+    standard: tuple[str, ...] = ()
+    rate_names: tuple[str, ...] = ()
+
+
+# (section, key) of each reading table; a profile without one uses mof-2020's
+READING_TABLES = (
+    ("qualitative", "synonyms"), ("qualitative", "binary"), ("qualitative", "scales"), ("qualitative", "paraphrase"),
+    ("qualitative", "positive"),
+    ("direction", None), ("reading", None), ("units", "synonyms"), ("units", "aliases"), ("units", "known"), ("units", "near"),
+)
 
 
 def available_profiles() -> list[str]:
@@ -94,7 +137,7 @@ def _number(data: dict, key: str, where: str, *, minimum: float | None = None, m
 
 def profile_from_dict(data: dict[str, Any], source: str = "profile") -> Profile:
     where = f"评分规则“{source}”"
-    known = {"name", "description", "weights", "grades", "rules", "qualitative", "units"}
+    known = {"name", "description", "weights", "grades", "rules", "qualitative", "units", "direction", "reading"}
     unknown = set(data) - known
     if unknown:
         raise ProfileError(f"{where}：不认识的字段 {'、'.join(sorted(unknown))}（可用：{'、'.join(sorted(known))}）。")
@@ -124,8 +167,11 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile") -> Profile:
     rounding = rules.get("rounding", 2)
     if not isinstance(rounding, int) or isinstance(rounding, bool) or not 0 <= rounding <= 6:
         raise ProfileError(f"{where}：字段“rules.rounding”应为 0 到 6 的整数。")
+    data = _with_default_tables(data)
     qualitative = dict(data.get("qualitative", {}))
     synonyms = qualitative.pop("synonyms", {})
+    for key in ("binary", "scales", "paraphrase", "positive"):
+        qualitative.pop(key, None)
     bands: dict[str, tuple[float, float]] = {}
     for grade in GRADE_NAMES:
         band = qualitative.get(grade, {"达成": [0.8, 1.0], "部分达成": [0.6, 0.8], "未达成": [0.0, 0.6]}[grade])
@@ -139,6 +185,9 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile") -> Profile:
     unit_synonyms = data.get("units", {}).get("synonyms", [])
     if not all(isinstance(g, list) and all(isinstance(u, str) for u in g) for g in unit_synonyms):
         raise ProfileError(f"{where}：字段“units.synonyms”应为单位名称的列表的列表。")
+    aliases = weights.get("level1_aliases", {})
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) and v in level1_weights for v in aliases.values()):
+        raise ProfileError(f"{where}：字段“weights.level1_aliases”应为 写法 = 一级指标 的表，一级指标须是 weights.level1 中的名称。")
     return Profile(
         name=str(data.get("name", Path(source).stem)),
         description=str(data.get("description", "")),
@@ -156,4 +205,96 @@ def profile_from_dict(data: dict[str, Any], source: str = "profile") -> Profile:
         qualitative_synonyms={str(k): str(v) for k, v in synonyms.items()},
         unit_synonyms=tuple(tuple(g) for g in unit_synonyms),
         source=source,
+        level1_aliases={normalize_text(k): v for k, v in aliases.items()},
+        reading=_reading(data, synonyms, where),
+    )
+
+
+_DEFAULT_TABLES: dict[str, Any] | None = None
+
+
+def _with_default_tables(data: dict[str, Any]) -> dict[str, Any]:
+    """The profile with each reading table it lacks taken from mof-2020.toml."""
+    global _DEFAULT_TABLES
+    if _DEFAULT_TABLES is None:
+        with (PROFILE_DIR / f"{DEFAULT_PROFILE}.toml").open("rb") as fh:
+            _DEFAULT_TABLES = tomllib.load(fh)
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for section, key in READING_TABLES:
+        default = _DEFAULT_TABLES.get(section, {})
+        if key is None:
+            if section not in out:
+                out[section] = dict(default)
+            continue
+        table = out.setdefault(section, {})
+        if not isinstance(table, dict):
+            continue
+        if key not in table and key in default:
+            table[key] = default[key]
+    return out
+
+
+def _strings(value: Any, name: str, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ProfileError(f"{where}：字段“{name}”应为文字的列表。")
+    return tuple(normalize_text(x) for x in value)
+
+
+def _reading(data: dict[str, Any], synonyms: dict[str, Any], where: str) -> Reading:
+    qualitative, units = data.get("qualitative", {}), data.get("units", {})
+    direction, reading = data.get("direction", {}), data.get("reading", {})
+    for name, table in (("direction", direction), ("reading", reading)):
+        if not isinstance(table, dict):
+            raise ProfileError(f"{where}：[{name}] 应为表。")
+    pairs = qualitative.get("binary", {}).get("pairs", [])
+    if not all(isinstance(p, list) and len(p) >= 2 and all(isinstance(w, str) for w in p) for p in pairs):
+        raise ProfileError(f"{where}：字段“qualitative.binary.pairs”应为 [达成的写法, 未达成的写法…] 的列表。")
+    scales = []
+    for target, levels in qualitative.get("scales", {}).items():
+        if not isinstance(levels, dict) or not all(g in GRADE_NAMES for g in levels.values()):
+            raise ProfileError(f"{where}：qualitative.scales 中“{target}”应为 等级 = 达成/部分达成/未达成 的表。")
+        scales.append((normalize_text(target), tuple((normalize_text(k), v) for k, v in levels.items())))
+    paraphrase = qualitative.get("paraphrase", {})
+    aliases = units.get("aliases", {})
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        raise ProfileError(f"{where}：字段“units.aliases”应为 写法 = 单位 的表。")
+    known = _strings(units.get("known", []), "units.known", where)
+    phrases = tuple(sorted(((normalize_text(k), str(v)) for k, v in synonyms.items()), key=lambda kv: -len(kv[0])))
+    words = Words(
+        grade_phrases=phrases,
+        units=tuple(sorted(set(known), key=len, reverse=True)),
+        unit_aliases=tuple((normalize_text(k), normalize_text(v)) for k, v in aliases.items()),
+        comparison=_strings(reading.get("comparison", []), "reading.comparison", where),
+        derived=_strings(reading.get("derived", []), "reading.derived", where),
+        rising=_strings(reading.get("rising", []), "reading.rising", where),
+        falling=_strings(reading.get("falling", []), "reading.falling", where),
+        on_time=_strings(reading.get("on_time", []), "reading.on_time", where),
+        negations=_strings(reading.get("negations", []), "reading.negations", where),
+        partial=_strings(paraphrase.get("partial", []), "qualitative.paraphrase.partial", where),
+        approx_prefixes=_strings(reading.get("approx_prefixes", []), "reading.approx_prefixes", where),
+        approx_suffixes=_strings(reading.get("approx_suffixes", []), "reading.approx_suffixes", where),
+    )
+    return Reading(
+        words=words,
+        binary=tuple(tuple(normalize_text(w) for w in p) for p in pairs),
+        positive=_strings(qualitative.get("positive", {}).get("words", []), "qualitative.positive.words", where),
+        scales=tuple(scales),
+        partial=_strings(paraphrase.get("partial", []), "qualitative.paraphrase.partial", where),
+        soft=_strings(paraphrase.get("soft", []), "qualitative.paraphrase.soft", where),
+        strong=_strings(paraphrase.get("strong", []), "qualitative.paraphrase.strong", where),
+        negative=_strings(paraphrase.get("negative", []), "qualitative.paraphrase.negative", where),
+        ignore=_strings(paraphrase.get("ignore", []), "qualitative.paraphrase.ignore", where),
+        generic=_strings(paraphrase.get("generic", []), "qualitative.paraphrase.generic", where),
+        negating=_strings(paraphrase.get("negating", []), "qualitative.paraphrase.negating", where),
+        limiting=_strings(paraphrase.get("limiting", []), "qualitative.paraphrase.limiting", where),
+        bad=_strings(paraphrase.get("bad", []), "qualitative.paraphrase.bad", where),
+        lower=_strings(direction.get("lower", []), "direction.lower", where),
+        higher=_strings(direction.get("higher", []), "direction.higher", where),
+        lower_units=_strings(direction.get("lower_units", []), "direction.lower_units", where),
+        timely_units=_strings(direction.get("timely_units", []), "direction.timely_units", where),
+        near_units=tuple(_strings(g, "units.near", where) for g in units.get("near", [])),
+        incident=_strings(direction.get("incident", []), "direction.incident", where),
+        zero=_strings(direction.get("zero", []), "direction.zero", where),
+        standard=_strings(direction.get("standard", []), "direction.standard", where),
+        rate_names=_strings(reading.get("rate_names", []), "reading.rate_names", where),
     )

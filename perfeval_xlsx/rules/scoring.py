@@ -33,7 +33,7 @@ COLUMNS = [
 def records(frame: pd.DataFrame) -> list:
     """The rows of a frame as named tuples, cheaply (itertuples slices every column per call)."""
     Row = _row_type(tuple(frame.columns))
-    return [Row(*values) for values in zip(*(frame[c].tolist() for c in frame.columns))]
+    return [Row(*values) for values in zip(*(frame[c].tolist() for c in frame.columns), strict=True)]
 
 
 @lru_cache(maxsize=16)
@@ -125,6 +125,8 @@ def _rule_text(r: Any, p: Profile) -> str:
     """規則说明 in Chinese words, e.g. `反向指标：超出目标25%，按线性扣减`."""
     if r.kind == "na":
         return "不适用：不计分，总分按其余分值折算"
+    if r.kind == "sub":
+        return "其中项：上一指标的分项，不单独计分"
     if r.kind == "invalid" or r.has_error and r.kind != "qual":
         return "有错误，暂不计分"
     if r.kind == "date":
