@@ -26,7 +26,7 @@ from typing import Any
 
 from openpyxl.utils.cell import get_column_letter
 
-MAX_CELLS = 2_000_000  # a 自评表 has a few hundred; a file claiming more is refused
+MAX_CELLS = 60_000  # a 自评表 has a few hundred (a 120-row form about 1,500); more is refused in seconds
 MAX_ROWS, MAX_COLS = 1_048_576, 16_384  # the largest sheet Excel has
 
 _LITERAL_RE = re.compile(r'"([^"]+)"')

@@ -204,14 +204,66 @@ def _columns(grid: _Grid, row: int, synonyms: dict[str, tuple[str, ...]], below:
     return columns
 
 
+HUGE_MERGE_CELLS = 10_000  # a merged range over more cells than this is cut to the used area
+
+
+def _clip_huge_merges(path: Path):
+    """The workbook's bytes with every merged range over more than HUGE_MERGE_CELLS cells cut to
+    its sheet's used area (plus a row and a column), or None when there is none. openpyxl makes an
+    object for every cell a range covers: `K1:XFD1048576` would take minutes and gigabytes; cut,
+    it looks the same (the cells beyond the used area are empty)."""
+    import io
+    import re
+    import zipfile
+
+    from openpyxl.utils.cell import range_boundaries
+
+    merge = re.compile(rb'<mergeCell ref="([A-Z]{1,3}\d{1,7}):([A-Z]{1,3}\d{1,7})"\s*/>')
+    cell = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,7})"')
+    with zipfile.ZipFile(path) as zf:
+        members = [(info, zf.read(info.filename)) for info in zf.infolist()]
+    changed = False
+    out = []
+    for info, body in members:
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml") and b"<mergeCell " in body:
+            def huge(m) -> bool:
+                c1, r1, c2, r2 = range_boundaries(f"{m.group(1).decode()}:{m.group(2).decode()}")
+                return (r2 - r1 + 1) * (c2 - c1 + 1) > HUGE_MERGE_CELLS
+            if any(huge(m) for m in merge.finditer(body)):
+                from openpyxl.utils import column_index_from_string, get_column_letter
+
+                used = [(int(m.group(2)), column_index_from_string(m.group(1).decode())) for m in cell.finditer(body)]
+                last_row = max((r for r, _ in used), default=1) + 1
+                last_col = max((c for _, c in used), default=1) + 1
+
+                def clip(m):
+                    if not huge(m):
+                        return m.group(0)
+                    c1, r1, c2, r2 = range_boundaries(f"{m.group(1).decode()}:{m.group(2).decode()}")
+                    r2, c2 = max(r1, min(r2, last_row)), max(c1, min(c2, last_col))
+                    return f'<mergeCell ref="{m.group(1).decode()}:{get_column_letter(c2)}{r2}"/>'.encode()
+                body = merge.sub(clip, body)
+                changed = True
+        out.append((info, body))
+    if not changed:
+        return None
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, body in out:
+            zf.writestr(info, body)
+    buffer.seek(0)
+    return buffer
+
+
 def open_workbook(path: Path, keep_vba: bool = False):
     """Load a workbook that passed `inspect_file`; problems become FileProblem."""
     import openpyxl
 
     try:
+        source = _clip_huge_merges(path) or path
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(path, data_only=False, keep_links=False, keep_vba=keep_vba)
+            return openpyxl.load_workbook(source, data_only=False, keep_links=False, keep_vba=keep_vba)
     except FileProblem:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is a damaged file to the user

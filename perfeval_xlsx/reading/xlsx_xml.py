@@ -14,6 +14,8 @@ grid.MAX_CELLS cells are kept.
 
 from __future__ import annotations
 
+import math
+
 import posixpath
 import zipfile
 from pathlib import Path
@@ -283,8 +285,8 @@ class _Sheet:
             value = "".join(cell["is"]) if cell["is"] is not None else None
         elif value is not None:
             if kind == "n":
-                value = float(value) if ("." in value or "E" in value or "e" in value) else int(value)
-                if style in self.date_styles:
+                value = _number(value)
+                if style in self.date_styles and not isinstance(value, str):
                     try:
                         value = from_excel(value, self.epoch, timedelta=self.date_styles[style])
                     except (OverflowError, ValueError):
@@ -322,11 +324,21 @@ def _cached(kind: str, text: str) -> Any:
         return text
     if kind == "b":
         return text == "1"
+    return _number(text)
+
+
+def _number(text: str) -> Any:
+    """A numeric cell's text as int or float; a number no spreadsheet can hold (400 digits, 1e999,
+    NaN) stays text, so that the validator names its cell instead of the arithmetic failing."""
     try:
         number = float(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         return text
-    return int(number) if number.is_integer() and "." not in text and "E" not in text.upper() else number
+    if not math.isfinite(number):
+        return text
+    if number.is_integer() and "." not in text and "E" not in text.upper() and abs(number) < 2 ** 53:
+        return int(text)
+    return number
 
 
 def read_xlsx(path: Path) -> WorkbookGrid:
