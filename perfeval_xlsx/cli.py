@@ -21,7 +21,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-TEMPLATE_PROFILES = ("mof-2020", "framework")
+#: --profile names, the same for every command: the form (template) or its rules (the others)
+TEMPLATE_PROFILES = {"mof-2020": "mof-2020", "framework-70": "framework", "framework": "framework"}
+PROFILE_ALIASES = {"framework": "framework-70"}
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -47,16 +49,17 @@ def _root(
 
 @app.command()
 def template(
-    profile: str = typer.Option("mof-2020", "--profile", "-p", help="表样：mof-2020（财政部自评表）或 framework（共性框架评价表）。"),
+    profile: str = typer.Option("mof-2020", "--profile", "-p", help="表样：mof-2020（财政部自评表）或 framework-70（共性框架评价表，也可写 framework）。"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件或文件夹，默认为当前文件夹下的标准文件名。"),
     force: bool = typer.Option(False, "--force", help="输出文件已存在时覆盖它。"),
 ) -> None:
     """生成一份空白的自评表模板（.xlsx），发给各单位离线填写。
 
-    Example: perfeval template --profile framework -o 项目绩效评价表.xlsx
+    示例：perfeval template --profile framework-70 -o 项目绩效评价表.xlsx
     """
     if profile not in TEMPLATE_PROFILES:
-        _fail(f"未知的表样“{profile}”。可选：{'、'.join(TEMPLATE_PROFILES)}。")
+        _fail(f"未知的表样“{profile}”。可选：mof-2020、framework-70（也可写 framework）。")
+    profile = TEMPLATE_PROFILES[profile]
     from perfeval_xlsx.forms.layout import get_layout
     from perfeval_xlsx.output.template import write_template
 
@@ -82,17 +85,25 @@ def _profile_or_fail(profile: str):
     if profile == "auto":
         return None
     try:
-        return load_profile(profile)
+        return load_profile(PROFILE_ALIASES.get(profile, profile))
     except ProfileError as exc:
         _fail(str(exc))
 
 
 def _expand(paths: list[Path]) -> list[Path]:
-    """Files as given; a folder stands for the .xlsx/.xlsm files directly in it."""
+    """Files as given; a folder stands for the .xlsx/.xlsm files directly in it, without the
+    scored copies and roll-ups this tool wrote there (one line says so for each)."""
+    from perfeval_xlsx.batch.discover import own_output_reason
+
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in (".xlsx", ".xlsm") and not q.name.startswith(("~$", ".~lock"))))
+            for q in sorted(q for q in p.iterdir() if q.suffix.lower() in (".xlsx", ".xlsm") and not q.name.startswith(("~$", ".~lock"))):
+                reason = own_output_reason(q)
+                if reason:
+                    typer.echo(f"已跳过 {q}：{reason}", err=True)
+                else:
+                    out.append(q)
         else:
             out.append(p)
     return out
@@ -103,7 +114,7 @@ def _exit_code(results) -> int:
     return 2 if "unreadable" in statuses else 1 if "errors" in statuses else 0
 
 
-PROFILE_HELP = "评分规则：auto（按表样自动选择，默认）、mof-2020、framework-70，或 .toml 文件路径。"
+PROFILE_HELP = "评分规则：auto（按表样自动选择，默认）、mof-2020、framework-70（也可写 framework），或 .toml 文件路径。"
 
 
 @app.command()
@@ -116,7 +127,7 @@ def check(
 
     退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
 
-    Example: perfeval check samples/broken/分值合计不等于100.xlsx
+    示例：perfeval check samples/broken/分值合计不等于100.xlsx
     """
     import warnings
 
@@ -150,7 +161,7 @@ def score(
     并增加“评分汇总”“评分明细”“问题清单”三个工作表。
     退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
 
-    Example: perfeval score samples/*.xlsx -o 评分结果/
+    示例：perfeval score samples/*.xlsx -o 评分结果/
     """
     import warnings
 
@@ -196,14 +207,16 @@ def batch(
     profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
     force: bool = typer.Option(False, "--force", help="全部重新评分，包括上次评分后没有改动的文件。"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（files、summary、rollup），不输出文字报告。"),
+    keep_rollups: bool = typer.Option(False, "--keep-rollups", help="保留以前生成的汇总表（默认只留最新的一份）。"),
 ) -> None:
     """批量评分整个文件夹：每份表一个评分副本，另生成一份带图表的汇总表。
 
-    上次评分后没有改动的文件不再重复评分；.xls 等其他文件会列出并说明原因；Excel/WPS 的临时文件（~$ 开头等）自动忽略。
+    上次评分后没有改动的文件不再重复评分；.xls 等其他表格文件会列出并说明原因；本工具生成的评分副本和汇总表不计入项目；
+    原表已移出收表文件夹的评分副本移到“已移出收表文件夹的评分副本”文件夹；Excel/WPS 的临时文件（~$ 开头等）和非表格文件自动忽略。
 
     退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
 
-    Example: perfeval batch 收表/ -o 评分结果/ --recursive
+    示例：perfeval batch 收表/ -o 评分结果/ --recursive
     """
     import warnings
 
@@ -233,6 +246,7 @@ def batch(
         bar.start()
     try:
         result = run_batch(inbox, outbox, profile=prof, jobs=jobs, recursive=recursive, force=force, discovery=disc,
+                           keep_rollups=keep_rollups,
                            progress=(lambda s, done, total: bar.update(task, completed=done, total=total)) if bar else None)
     except OutboxBusy:
         _fail(f"输出文件夹“{outbox}”正在被另一个 perfeval batch 或 watch 使用（已等待 30 秒）。请等它结束后再运行，"
@@ -266,7 +280,7 @@ def watch(
 
     每份表的每个版本只评分一次；Excel/WPS 的临时文件自动忽略；每个结果带时间记录在屏幕上。
 
-    Example: perfeval watch Z:/绩效收表 -o 评分结果/ --poll --settle 5
+    示例：perfeval watch Z:/绩效收表 -o 评分结果/ --poll --settle 5
     """
     import warnings
 
@@ -313,7 +327,7 @@ def mail(
 ) -> None:
     """把批量评分结果（汇总表和评分副本）通过邮件报送上级，或生成邮件草稿。
 
-    Example: perfeval mail 输出/ --to jxk@example.cn --from cwk@example.cn --smtp smtp.example.cn:587 --starttls --user cwk@example.cn
+    示例：perfeval mail 输出/ --to jxk@example.cn --from cwk@example.cn --smtp smtp.example.cn:587 --starttls --user cwk@example.cn
     """
     from perfeval_xlsx.mail import (
         MailError,
@@ -403,9 +417,12 @@ def _kind(exc: BaseException) -> str:
 
 
 def main() -> None:
-    """Entry point: usage errors are reported in Chinese with exit code 2."""
+    """Entry point: help and usage errors in Chinese (cli_text); usage errors exit with 2."""
+    from perfeval_xlsx.cli_text import localize, usage_message
+
+    argv = sys.argv[1:]
     try:
-        result = app(standalone_mode=False)
+        result = localize(typer.main.get_command(app)).main(argv, prog_name="perfeval", standalone_mode=False)
     except Exception as exc:
         kind = _kind(exc)
         if kind == "NoArgsIsHelpError":
@@ -413,8 +430,9 @@ def main() -> None:
             sys.exit(0)
         if kind == "UsageError":
             ctx = getattr(exc, "ctx", None)
-            where = ctx.command_path if ctx is not None else "perfeval"
-            typer.echo(f"用法错误：{exc.format_message()}\n运行 `{where} --help` 查看用法。", err=True)
+            named = argv[0] if argv and argv[0] in typer.main.get_command(app).commands else ""
+            where = ctx.command_path if ctx is not None else f"perfeval {named}".strip()
+            typer.echo(f"用法错误：{usage_message(exc, argv)}\n运行 `{where} --help` 查看用法。", err=True)
             sys.exit(2)
         if kind == "Abort":
             typer.echo("已取消。", err=True)

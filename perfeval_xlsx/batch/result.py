@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -48,6 +48,7 @@ class BatchResult:
     profile: str
     generated_at: str
     cache_path: Path
+    retired: list[tuple[str, str]] = field(default_factory=list)  # stale scored copies moved: (from, to)
 
     @property
     def summary(self) -> dict[str, int]:

@@ -17,7 +17,7 @@ from perfeval_xlsx.batch.cache import (
     file_sha256,
     profile_key,
 )
-from perfeval_xlsx.batch.discover import Discovery, Skipped, discover, outbox_lock
+from perfeval_xlsx.batch.discover import Discovery, Skipped, discover, outbox_lock, retire, stale_scored_copies
 from perfeval_xlsx.batch.pool import Scorer, _Job
 from perfeval_xlsx.batch.result import BatchResult, FileSummary, _summarize
 from perfeval_xlsx.output.atomic import new_temp_file
@@ -38,6 +38,7 @@ def run_batch(
     progress: Callable[[FileSummary, int, int], None] | None = None,
     on_result: Callable[[FileSummary], None] | None = None,
     now: datetime | None = None,
+    keep_rollups: bool = False,
 ) -> BatchResult:
     """Score every form of INBOX into OUTBOX and write the roll-up and perfeval-batch.json.
 
@@ -45,18 +46,20 @@ def run_batch(
     score only these files (watch mode: the ones completely written); every other file keeps its
     earlier result, if any, whatever its content now. `progress(summary, done, total)` and `on_result(summary)` are called in the parent as
     each file completes. OSError from OUTBOX (cannot create, cannot write) is raised, and
-    OutboxBusy when another run holds OUTBOX for longer than half a minute.
+    OutboxBusy when another run holds OUTBOX for longer than half a minute. The roll-ups written
+    before are removed (kept with `keep_rollups`); scored copies of forms no longer in INBOX are
+    moved into OUTBOX/已移出收表文件夹的评分副本/ and listed in `result.retired`.
     """
     outbox = Path(outbox)
     outbox.mkdir(parents=True, exist_ok=True)
     with outbox_lock(outbox):
         return _run_batch(inbox, outbox, profile=profile, jobs=jobs, recursive=recursive, force=force,
                           discovery=discovery, only=only, scorer=scorer, progress=progress,
-                          on_result=on_result, now=now)
+                          on_result=on_result, now=now, keep_rollups=keep_rollups)
 
 
 def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, only, scorer, progress,
-               on_result, now) -> BatchResult:
+               on_result, now, keep_rollups=False) -> BatchResult:
     from perfeval_xlsx.output.rollup import write_rollup
     from perfeval_xlsx.score import output_path
 
@@ -68,6 +71,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
     # what each current file is, and where its scored copy goes
     current: dict[str, tuple[Path, str, Path]] = {}  # key -> (source as given, rel, out_dir)
     outputs_seen: dict[str, str] = {}
+    targets: set[Path] = set()  # the scored copies of the forms now in INBOX
     skipped = list(disc.skipped)
     for path in disc.files:
         resolved = path.resolve()
@@ -79,6 +83,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
             skipped.append(Skipped(rel, f"与“{clash}”的评分副本同名（{target.name}），未处理。请把其中一个文件改名后再运行。"))
             continue
         outputs_seen[str(target.resolve()).lower()] = rel
+        targets.add(target)
         current[str(resolved)] = (inbox / rel, rel, out_dir)
     skipped.sort(key=lambda s: s.file)
     allowed = None if only is None else {str(Path(p).resolve()) for p in only}
@@ -163,13 +168,17 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
             writer.abandon()
         raise
     writer.finish(cache_path)
+    # scored copies whose forms were removed from INBOX: not left looking current
+    retired = retire(outbox, stale_scored_copies(inbox, outbox, targets, recursive))
 
     files = sorted(summaries.values(), key=lambda s: s.file)
     moment = now or datetime.now()
     result = BatchResult(inbox, outbox, files, skipped, None, outbox / BATCH_FILE,
-                         "auto" if profile is None else profile.name, moment.isoformat(timespec="seconds"), cache_path)
+                         "auto" if profile is None else profile.name, moment.isoformat(timespec="seconds"), cache_path,
+                         retired)
     result.rollup = write_rollup(outbox, result.iter_files(relative_output=True), skipped=skipped,
-                                 generated_at=moment, profile=result.profile, relative_to=inbox)
+                                 generated_at=moment, profile=result.profile, relative_to=inbox,
+                                 keep_older=keep_rollups)
     write_batch_json(result)
     return result
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from openpyxl.utils.cell import get_column_letter
 
 from perfeval_xlsx.forms.model import Cell, Form, FundsLine, GroupLabel, Header, IndicatorRow
+from perfeval_xlsx.reading.mark import read_as_form
 from perfeval_xlsx.reading.safety import MISSING, FileProblem, cached_formula_values, inspect_file
 from perfeval_xlsx.reading.values import normalize_label, normalize_text
 
@@ -253,11 +254,13 @@ def load_form(path: str | Path, keep_vba: bool = False):
     path = Path(path)
     inspect_file(path)
     wb = open_workbook(path, keep_vba=keep_vba)
+    restored = read_as_form(wb)  # a roll-up is refused; a scored copy gives back the unit's own form
     ws = choose_sheet(wb)
     try:
         cached = cached_formula_values(path, ws.title)
     except Exception:  # noqa: BLE001 - no cached values: formulas will be reported
         cached = {}
+    cached.update(restored)
     return wb, read_sheet(ws, cached, str(path))
 
 
