@@ -226,6 +226,7 @@ def batch(
     outbox = _folders_or_fail(inbox, output, "batch")
     prof = _profile_or_fail(profile)
     from perfeval_xlsx.batch import OutboxBusy, discover, run_batch, stream_json
+    from perfeval_xlsx.errors import WorkerStartError
     from perfeval_xlsx.console import print_batch_report
 
     disc = discover(inbox, outbox, recursive)
@@ -251,6 +252,8 @@ def batch(
     except OutboxBusy:
         _fail(f"输出文件夹“{outbox}”正在被另一个 perfeval batch 或 watch 使用（已等待 30 秒）。请等它结束后再运行，"
               "或换一个输出文件夹。")
+    except WorkerStartError as exc:
+        _fail(str(exc))
     except OSError as exc:
         _fail(f"无法写入输出文件夹“{outbox}”：{exc.strerror or exc}。请检查文件夹是否可写、磁盘是否已满，"
               "以及汇总表是否正在 Excel/WPS 中打开。")

@@ -210,7 +210,7 @@ def test_json_summary_and_exit_code(big):
     # files have errors; one file is cut short; 旧格式.xls is skipped
     assert {k: big.data["summary"][k] for k in ("total", "ok", "warnings", "errors", "unreadable", "skipped")} == \
         {"total": 210, "ok": 202, "warnings": 3, "errors": 4, "unreadable": 1, "skipped": 1}
-    assert Path(big.data["rollup"]).name.startswith("汇总_") and Path(big.data["rollup"]).is_file()
+    assert Path(big.data["rollup"]).name.startswith("汇总_") and big.first_rollup.is_file()  # (replaced since)
     for d in big.data["files"]:
         assert set(d) >= {"file", "status", "project", "findings", "execution_rate", "execution_score", "total",
                           "grade", "indicators", "output"}
@@ -367,7 +367,10 @@ def test_changed_file_redone_deleted_file_dropped_force_redoes_all(tmp_path):
     (inbox / "表2.xlsx").unlink()
     dropped = run_batch(inbox, out, jobs=2)
     assert [f.file for f in dropped.files] == ["表0.xlsx", "表1.xlsx"]
-    assert len(read_table(dropped.rollup, "项目汇总")) == 2
+    assert len(project_rows(dropped.rollup)) == 2
+    # the scored copy of the removed form does not stay looking current: moved aside and listed
+    assert dropped.retired == [("表2_评分.xlsx", "已移出收表文件夹的评分副本/表2_评分.xlsx")]
+    assert not (out / "表2_评分.xlsx").exists() and (out / "已移出收表文件夹的评分副本" / "表2_评分.xlsx").is_file()
     assert len(json.loads((out / CACHE_FILE).read_text(encoding="utf-8"))["entries"]) == 2
     (out / "表0_评分.xlsx").unlink()  # a scored copy deleted by hand is written again
     assert [f.file for f in run_batch(inbox, out, jobs=2).files if not f.cached] == ["表0.xlsx"]
@@ -422,10 +425,14 @@ def test_two_rollups_in_the_same_second_do_not_overwrite(tmp_path):
     moment = datetime(2026, 11, 22, 8, 0, 1)
     files = [{"file": "a.xlsx", "status": "unreadable", "findings": [], "output": None}]
     first = write_rollup(tmp_path, files, generated_at=moment)
-    second = write_rollup(tmp_path, files, generated_at=moment)
+    second = write_rollup(tmp_path, files, generated_at=moment, keep_older=True)
     assert (first.name, second.name) == ("汇总_20261122-080001.xlsx", "汇总_20261122-080001_2.xlsx")
     assert first.is_file() and second.is_file()
     assert not list(tmp_path.glob(".perfeval-*"))  # no temporary file left behind
+    # by default the older roll-ups of the folder are replaced: one current roll-up
+    (tmp_path / "汇总_20200101-000000.xlsx").write_bytes(b"a file of that name that is not ours")
+    third = write_rollup(tmp_path, files, generated_at=datetime(2026, 11, 22, 9, 0, 0))
+    assert sorted(p.name for p in tmp_path.glob("汇总_*.xlsx")) == ["汇总_20200101-000000.xlsx", third.name]
 
 
 @pytest.mark.parametrize("name", ["~$表.xlsx", ".~lock.表.xlsx#", "~WRL0001.tmp", "~$表", "lu12345.tmp", "Thumbs.db",

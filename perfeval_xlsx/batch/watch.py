@@ -29,7 +29,7 @@ from typing import Any, Callable
 from perfeval_xlsx.batch.discover import _inside, classify, discover
 from perfeval_xlsx.batch.pool import Scorer
 from perfeval_xlsx.batch.run import run_batch
-from perfeval_xlsx.errors import OutboxBusy
+from perfeval_xlsx.errors import OutboxBusy, WorkerStartError
 
 TICK = 0.2  # seconds between two looks at the files waiting to settle
 
@@ -239,6 +239,8 @@ def watch_folder(
                 except Exception as exc:  # noqa: BLE001 - the watch goes on; the files are tried again
                     if isinstance(exc, OutboxBusy):
                         why = f"输出文件夹“{outbox}”正被另一个 perfeval batch 使用"
+                    elif isinstance(exc, WorkerStartError):
+                        why = str(exc).rstrip("。")
                     elif not root.is_dir():
                         why = f"无法访问“{inbox}”（网络中断或文件夹被移走）"
                     elif isinstance(exc, OSError):
