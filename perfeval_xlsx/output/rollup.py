@@ -327,8 +327,11 @@ def write_rollup(
                 ])
             for x in findings:
                 spill = spills.get(x.get("severity"), spills["info"])
-                spill.write(json.dumps([source, name, x.get("sheet"), x.get("cell"), x.get("code"),
-                                        x.get("message"), x.get("severity")], ensure_ascii=False) + "\n")
+                message, cell = x.get("message") or "", x.get("cell") or ""
+                if cell and message.startswith(f"{cell}："):  # the cell has its own column
+                    message = message[len(cell) + 1:]
+                spill.write(json.dumps([source, name, x.get("sheet"), cell, x.get("code"),
+                                        message, x.get("severity")], ensure_ascii=False) + "\n")
             stats.add(status, d.get("grade"), _number(d.get("total")), rate, name or Path(source).stem,
                       _text(project.get("unit")), source)
             stats.add_money(status, _number(d.get("budget")), _number(d.get("spent")), errors, warnings)
