@@ -151,13 +151,13 @@ def check(
 @app.command()
 def score(
     files: list[Path] = typer.Argument(..., help="要评分的 .xlsx 文件（或包含它们的文件夹）。", show_default=False),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="评分结果放入的文件夹，默认与原文件放在一起。"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="评分结果放入的文件夹，默认与原文件放在一起。"),
     profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出每个文件的检查结果和得分。"),
 ) -> None:
     """按规则评分，生成“原文件名_评分.xlsx”（原文件不改动）。
 
-    评分副本中填好执行率、每项得分、总分和等级，有问题的单元格标红/标黄并附批注，
+    评分副本中填好执行率、每项得分、总分和等级，有问题的单元格标色（错误红、预警橙、提示蓝）并附批注，
     并增加“评分汇总”“评分明细”“问题清单”三个工作表。
     退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
 
