@@ -237,38 +237,25 @@ def discover(inbox: str | Path, outbox: str | Path, recursive: bool = False) -> 
 RETIRED_FOLDER = "已移出收表文件夹的评分副本"
 
 
-def stale_scored_copies(inbox: Path, outbox: Path, current: set[Path], recursive: bool) -> list[Path]:
-    """Scored copies in OUTBOX (by name and mark) that belong to no form now in INBOX: their
-    forms were removed or renamed. Never looks inside INBOX, unless INBOX is OUTBOX."""
+def stale_scored_copies(outbox: Path, written: list[Path], current: set[Path]) -> list[Path]:
+    """Of the scored copies earlier runs wrote into OUTBOX (`written`, from the batch cache), those
+    whose forms are no longer in INBOX: still there, still our scored copy (by its mark), and no
+    current form's copy. Copies written by `perfeval score` or by hand are never touched."""
     from perfeval_xlsx.reading.mark import SCORED, read_mark
 
-    root, out_root = Path(inbox).resolve(), Path(outbox).resolve()
-    keep = {p.resolve() for p in current}
-    stale: list[Path] = []
-    folders = [out_root]
-    while folders:
-        folder = folders.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
+    out_root = Path(outbox).resolve()
+    keep = {Path(p).resolve() for p in current}
+    stale = []
+    for path in written:
+        path = Path(path).resolve()
+        if path in keep or not path.is_file() or path.is_symlink() or not _inside(path, out_root):
             continue
-        for entry in entries:
-            path = Path(entry.path)
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                continue
-            if is_dir:
-                inside_inbox = root != out_root and _inside(path, root)
-                if recursive and entry.name != RETIRED_FOLDER and not is_lock_or_temp(entry.name) and not inside_inbox:
-                    folders.append(path)
-                continue
-            if not is_scored_name(entry.name) or path in keep or entry.is_symlink():
-                continue
-            mark = read_mark(path)
-            if mark is not None and mark.kind == SCORED:
-                stale.append(path)
-    return sorted(stale)
+        if RETIRED_FOLDER in path.relative_to(out_root).parts:
+            continue
+        mark = read_mark(path)
+        if mark is not None and mark.kind == SCORED:
+            stale.append(path)
+    return sorted(set(stale))
 
 
 def retire(outbox: Path, stale: list[Path]) -> list[tuple[str, str]]:

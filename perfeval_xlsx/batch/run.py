@@ -100,6 +100,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
 
     cache_path = outbox / CACHE_FILE
     writer = _CacheWriter(outbox)
+    gone: list[Path] = []
     summaries: dict[str, FileSummary] = {}
     total = sum(1 for key in current if key not in held)
 
@@ -113,6 +114,8 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
     try:
         # 1. unchanged files: their entries move to the new cache as they are
         for key, entry in _iter_cache(cache_path):
+            if key not in current and entry.get("output"):
+                gone.append(outbox / entry["output"])  # written by an earlier run for a form since removed
             if key not in current or key in summaries:
                 continue
             source, rel, out_dir = current[key]
@@ -168,8 +171,8 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
             writer.abandon()
         raise
     writer.finish(cache_path)
-    # scored copies whose forms were removed from INBOX: not left looking current
-    retired = retire(outbox, stale_scored_copies(inbox, outbox, targets, recursive))
+    # scored copies an earlier run wrote for forms since removed from INBOX: not left looking current
+    retired = retire(outbox, stale_scored_copies(outbox, gone, targets))
 
     files = sorted(summaries.values(), key=lambda s: s.file)
     moment = now or datetime.now()
