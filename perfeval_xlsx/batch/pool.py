@@ -166,6 +166,18 @@ class Scorer:
             self.close(cancel=True)
             raise
 
+    def _finish_in_hand(self, inflight: dict, on_done) -> None:
+        """Ctrl-C: the files being scored finish (the others are dropped), and what they gave is
+        kept, so that the next run does not score them again (a second Ctrl-C stops at once)."""
+        self.close(cancel=True)
+        for future, job in inflight.items():
+            if future.done() and not future.cancelled():
+                try:
+                    result = future.result()
+                except Exception:  # noqa: BLE001 - a worker that broke: scored next time
+                    continue
+                on_done(job, result, False)
+
     def _workers_start(self) -> bool:
         """Whether a fresh worker can start and run a job that needs no file (asked once)."""
         if self._started is None:
@@ -210,7 +222,11 @@ class Scorer:
                     broken = True
             if not inflight:
                 break
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            try:
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                self._finish_in_hand(inflight, on_done)
+                raise
             for fut in done:
                 job = inflight.pop(fut)
                 try:

@@ -364,7 +364,7 @@ def _paginate_form(ws: Worksheet, result: CheckResult, heights: dict[int, float]
     apart from its label, the totals never alone on a page. A unit's own breaks are kept,
     except in our template, whose breaks were worked out for the blank form."""
     form = result.form
-    if not form.header_row or not form.indicators:
+    if not form.header_row or not form.indicators or not form.columns:
         return
     if not ws.print_title_rows:
         ws.print_title_rows = f"{form.header_row}:{form.header_row}"
@@ -681,10 +681,10 @@ def write_scored_copy(result: CheckResult, source: Path, target: Path) -> Path:
     _fill_form(edits, result)
     severities = _mark_findings(ws, result)
     legend_row = _form_legend(edits, result, severities)
-    footer_last = max(x for x in (result.form.total_row, result.form.grade.row if result.form.grade else None,
-                                  max((r.row for r in result.form.indicators), default=None)) if x) \
-        if result.form.indicators else 0
-    heights = _fit_rows(ws, max(legend_row or 0, footer_last, result.form.header_row or 0) + 1)
+    form = result.form
+    footer_last = max([form.total_row or 0, form.grade.row if form.grade is not None else 0,
+                       *(r.row for r in form.indicators)])
+    heights = _fit_rows(ws, max(legend_row or 0, footer_last, form.header_row or 0) + 1)
     if footer_last:
         _paginate_form(ws, result, heights, legend_row or footer_last, ours)
     _summary_sheet(wb, styles, result, Path(source_name), severities)
