@@ -716,7 +716,7 @@ def test_help_does_not_load_the_mail_module():
     assert result.stdout.strip() == "False", result.stderr
     result = subprocess.run([sys.executable, "-m", "perfeval_xlsx", "mail", "--help"], capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode == 0 and "Example: perfeval mail" in result.stdout
+    assert result.returncode == 0 and "示例：perfeval mail" in result.stdout
 
 
 def test_password_comes_from_the_environment_or_a_prompt_only():
