@@ -162,8 +162,14 @@ def test_page_breaks_fall_between_groups_and_keep_the_totals(path):
 def test_printed_groups_stay_with_their_labels_and_totals_with_the_table(soffice, tmp_path):
     long = _long_form(tmp_path / "long.xlsx")
     scored = score_file(SEED000, tmp_path / "out").output
-    books = [MOF_TEMPLATE, FRAMEWORK_TEMPLATE, long, scored]
+    # the template with a few rows filled and many left blank, scored: blank rows count on the page
+    sparse = score_file(_filled_by_a_program(tmp_path / "typed.xlsx"), tmp_path / "out").output
+    books = [MOF_TEMPLATE, FRAMEWORK_TEMPLATE, long, scored, sparse]
     pages = _pages(soffice, books, tmp_path)
+    for book in (scored, sparse):  # the colour legend prints with the totals, not alone
+        form_pages = [p for p in pages[book] if "一级指标二级指标三级指标" in p]  # the form (and 评分明细)
+        [legend_page] = [p for p in form_pages if "颜色说明" in p]
+        assert "评价等级" in legend_page and "三级指标" in legend_page, book.name
     for book in books:
         sheet = openpyxl.load_workbook(book, data_only=True)["自评表"]
         groups = _groups(sheet)

@@ -28,7 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from perfeval_xlsx import __version__
 from perfeval_xlsx.check import CheckResult
 from perfeval_xlsx.output.atomic import replacing
-from perfeval_xlsx.output.pagination import column_points, group_blocks, page_capacity, row_breaks, with_footer
+from perfeval_xlsx.output.pagination import Block, column_points, group_blocks, page_capacity, row_breaks, with_footer
 from perfeval_xlsx.output.textfit import line_height, lines_needed, row_height
 from perfeval_xlsx.reading.mark import (
     SCORED,
@@ -358,6 +358,36 @@ def _fit_rows(ws: Worksheet, last_row: int) -> dict[int, float]:
     return heights
 
 
+def _sheet_groups(ws: Worksheet, form) -> list[Block]:
+    """The 一级 groups of the form as printed (their merged label cells, blank rows included),
+    each with its 二级 groups; the rows between two groups belong to the one above."""
+    cols = {k: column_index_from_string(form.columns[k]) for k in ("level1", "level2") if k in form.columns}
+    spans: dict[int, list[tuple[int, int]]] = {c: [] for c in cols.values()}
+    for rng in ws.merged_cells.ranges:
+        if rng.min_col in spans and rng.max_row > rng.min_row:
+            spans[rng.min_col].append((rng.min_row, rng.max_row))
+
+    def span(key: str, row: int) -> tuple[int, int]:
+        col = cols.get(key)
+        return next(((a, b) for a, b in spans.get(col, []) if a <= row <= b), (row, row))
+
+    tops: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    for ind in form.indicators:
+        top = span("level1", ind.row)
+        child = span("level2", ind.row)
+        tops.setdefault(top, set()).add((max(child[0], top[0]), min(child[1], top[1])))
+    if not tops:
+        return group_blocks([(ind.row, ind.level1, ind.level2) for ind in form.indicators])
+    blocks = [Block(a, b, [Block(x, y) for x, y in sorted(children)]) for (a, b), children in sorted(tops.items())]
+    for block, after in zip(blocks, blocks[1:] + [None], strict=True):
+        if after is not None and after.first > block.last + 1:
+            block.last = after.first - 1  # blank rows (or a group left blank) go with the group above
+        block.children[0].first = block.first
+        for child, nxt in zip(block.children, block.children[1:] + [None], strict=True):
+            child.last = nxt.first - 1 if nxt is not None else block.last
+    return blocks
+
+
 def _paginate_form(ws: Worksheet, result: CheckResult, heights: dict[int, float], footer_last: int,
                    ours: bool) -> None:
     """Print titles (the indicator header) and manual breaks between groups: no group printed
@@ -383,8 +413,7 @@ def _paginate_form(ws: Worksheet, result: CheckResult, heights: dict[int, float]
                              landscape=setup.orientation == "landscape",
                              margins_in=(m.left or 0.7, m.right or 0.7, m.top or 0.75, m.bottom or 0.75),
                              sheet_width_pt=sheet_width, scale=None if fit else (setup.scale or 100), fit_width=fit)
-    rows = [(ind.row, ind.level1, ind.level2) for ind in form.indicators]
-    blocks = with_footer(group_blocks(rows), footer_last)
+    blocks = with_footer(_sheet_groups(ws, form), footer_last)
     blocks[0].first = form.header_row
     titles = str(ws.print_title_rows).replace("$", "").split(":")
     try:
