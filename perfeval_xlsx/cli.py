@@ -21,7 +21,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-TEMPLATE_PROFILES = ("mof-2020", "framework")
+#: --profile names, the same for every command: the form (template) or its rules (the others)
+TEMPLATE_PROFILES = {"mof-2020": "mof-2020", "framework-70": "framework", "framework": "framework"}
+PROFILE_ALIASES = {"framework": "framework-70"}
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -47,16 +49,17 @@ def _root(
 
 @app.command()
 def template(
-    profile: str = typer.Option("mof-2020", "--profile", "-p", help="表样：mof-2020（财政部自评表）或 framework（共性框架评价表）。"),
+    profile: str = typer.Option("mof-2020", "--profile", "-p", help="表样：mof-2020（财政部自评表）或 framework-70（共性框架评价表，也可写 framework）。"),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="输出文件或文件夹，默认为当前文件夹下的标准文件名。"),
     force: bool = typer.Option(False, "--force", help="输出文件已存在时覆盖它。"),
 ) -> None:
     """生成一份空白的自评表模板（.xlsx），发给各单位离线填写。
 
-    Example: perfeval template --profile framework -o 项目绩效评价表.xlsx
+    示例：perfeval template --profile framework-70 -o 项目绩效评价表.xlsx
     """
     if profile not in TEMPLATE_PROFILES:
-        _fail(f"未知的表样“{profile}”。可选：{'、'.join(TEMPLATE_PROFILES)}。")
+        _fail(f"未知的表样“{profile}”。可选：mof-2020、framework-70（也可写 framework）。")
+    profile = TEMPLATE_PROFILES[profile]
     from perfeval_xlsx.forms.layout import get_layout
     from perfeval_xlsx.output.template import write_template
 
@@ -82,19 +85,26 @@ def _profile_or_fail(profile: str):
     if profile == "auto":
         return None
     try:
-        return load_profile(profile)
+        return load_profile(PROFILE_ALIASES.get(profile, profile))
     except ProfileError as exc:
         _fail(str(exc))
 
 
 def _expand(paths: list[Path]) -> list[Path]:
-    """Files as given; a folder stands for the forms (.xlsx/.xlsm/.xls/.et/.ods) directly in it."""
+    """Files as given; a folder stands for the forms (.xlsx/.xlsm/.xls/.et/.ods) directly in it,
+    without the scored copies and roll-ups this tool wrote there (one line says so for each)."""
+    from perfeval_xlsx.batch.discover import own_output_reason
     from perfeval_xlsx.reading.safety import FORM_SUFFIXES
 
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in FORM_SUFFIXES and not q.name.startswith(("~$", ".~lock"))))
+            for q in sorted(q for q in p.iterdir() if q.suffix.lower() in FORM_SUFFIXES and not q.name.startswith(("~$", ".~lock"))):
+                reason = own_output_reason(q)
+                if reason:
+                    typer.echo(f"已跳过 {q}：{reason}", err=True)
+                else:
+                    out.append(q)
         else:
             out.append(p)
     return out
@@ -107,7 +117,7 @@ def _exit_code(results) -> int:
     return exit_code((r.status for r in results), internal)
 
 
-PROFILE_HELP = "评分规则：auto（按表样自动选择，默认）、mof-2020、framework-70，或 .toml 文件路径。"
+PROFILE_HELP = "评分规则：auto（按表样自动选择，默认）、mof-2020、framework-70（也可写 framework），或 .toml 文件路径。"
 
 
 @app.command()
@@ -120,7 +130,7 @@ def check(
 
     退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
 
-    Example: perfeval check samples/broken/分值合计不等于100.xlsx
+    示例：perfeval check samples/broken/分值合计不等于100.xlsx
     """
     import warnings
 
@@ -144,17 +154,17 @@ def check(
 @app.command()
 def score(
     files: list[Path] = typer.Argument(..., help="要评分的自评表文件（.xlsx、.xlsm、.xls、.et、.ods，或包含它们的文件夹）。", show_default=False),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="评分结果放入的文件夹，默认与原文件放在一起。"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="DIR", help="评分结果放入的文件夹，默认与原文件放在一起。"),
     profile: str = typer.Option("auto", "--profile", "-p", help=PROFILE_HELP),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出每个文件的检查结果和得分。"),
 ) -> None:
     """按规则评分，生成“原文件名_评分.xlsx”（原文件不改动）。
 
-    评分副本中填好执行率、每项得分、总分和等级，有问题的单元格标红/标黄并附批注，
+    评分副本中填好执行率、每项得分、总分和等级，有问题的单元格标色（错误红、预警橙、提示蓝）并附批注，
     并增加“评分汇总”“评分明细”“问题清单”三个工作表。
     退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
 
-    Example: perfeval score samples/*.xlsx -o 评分结果/
+    示例：perfeval score samples/*.xlsx -o 评分结果/
     """
     import warnings
 
@@ -263,14 +273,17 @@ def batch(
     with_report: bool = typer.Option(False, "--report", help="同时为每份表起草自评报告（原文件名_自评报告.docx，与评分副本放在一起），"
                                      "并为财务部门生成汇总报告（汇总报告_日期-时间.docx）。"),
     template: Optional[str] = typer.Option(None, "--template", "-t", metavar="NAME|PATH", help=TEMPLATE_HELP + "（隐含 --report）"),
+    keep_rollups: bool = typer.Option(False, "--keep-rollups", help="保留以前生成的汇总表（默认只留最新的一份）。"),
 ) -> None:
     """批量评分整个文件夹：每份表一个评分副本，另生成一份带图表的汇总表。
 
-    上次评分后没有改动的文件不再重复评分；.xls、.et、.ods 与 .xlsx 一样评分（评分副本总是 .xlsx），其他文件会列出并说明原因；Excel/WPS 的临时文件（~$ 开头等）自动忽略。
+    上次评分后没有改动的文件不再重复评分；.xls、.et、.ods 与 .xlsx 一样评分（评分副本总是 .xlsx），其他表格文件会列出并说明原因；
+    本工具生成的评分副本和汇总表不计入项目；原表已移出收表文件夹的评分副本移到“已移出收表文件夹的评分副本”文件夹；
+    Excel/WPS 的临时文件（~$ 开头等）和非表格文件自动忽略。
 
     退出码：0 没有错误；1 有文件存在错误；2 有文件无法读取或用法错误。
 
-    Example: perfeval batch 收表/ -o 评分结果/ --recursive
+    示例：perfeval batch 收表/ -o 评分结果/ --recursive
     """
     import warnings
 
@@ -281,6 +294,7 @@ def batch(
     prof = _profile_or_fail(profile)
     wording = _template_or_fail(template) if with_report or template is not None else None
     from perfeval_xlsx.batch import OutboxBusy, discover, run_batch, stream_json
+    from perfeval_xlsx.errors import WorkerStartError
     from perfeval_xlsx.console import print_batch_report
 
     disc = discover(inbox, outbox, recursive)
@@ -301,10 +315,13 @@ def batch(
         bar.start()
     try:
         result = run_batch(inbox, outbox, profile=prof, jobs=jobs, recursive=recursive, force=force, discovery=disc, report=wording,
+                           keep_rollups=keep_rollups,
                            progress=(lambda s, done, total: bar.update(task, completed=done, total=total)) if bar else None)
     except OutboxBusy:
         _fail(f"输出文件夹“{outbox}”正在被另一个 perfeval batch 或 watch 使用（已等待 30 秒）。请等它结束后再运行，"
               "或换一个输出文件夹。")
+    except WorkerStartError as exc:
+        _fail(str(exc))
     except OSError as exc:
         _fail(f"无法写入输出文件夹“{outbox}”：{exc.strerror or exc}。请检查文件夹是否可写、磁盘是否已满，"
               "以及汇总表是否正在 Excel/WPS 中打开。")
@@ -336,7 +353,7 @@ def watch(
 
     每份表的每个版本只评分一次；Excel/WPS 的临时文件自动忽略；每个结果带时间记录在屏幕上。
 
-    Example: perfeval watch Z:/绩效收表 -o 评分结果/ --poll --settle 5
+    示例：perfeval watch Z:/绩效收表 -o 评分结果/ --poll --settle 5
     """
     import warnings
 
@@ -383,7 +400,7 @@ def mail(
 ) -> None:
     """把批量评分结果（汇总表和评分副本）通过邮件报送上级，或生成邮件草稿。
 
-    Example: perfeval mail 输出/ --to jxk@example.cn --from cwk@example.cn --smtp smtp.example.cn:587 --starttls --user cwk@example.cn
+    示例：perfeval mail 输出/ --to jxk@example.cn --from cwk@example.cn --smtp smtp.example.cn:587 --starttls --user cwk@example.cn
     """
     from perfeval_xlsx.mail import (
         MailError,
@@ -473,12 +490,15 @@ def _kind(exc: BaseException) -> str:
 
 
 def main() -> None:
-    """Entry point: usage errors are reported in Chinese with exit code 2."""
+    """Entry point: help and usage errors in Chinese (cli_text); usage errors exit with 2."""
+    from perfeval_xlsx.cli_text import localize, usage_message
+
+    argv = sys.argv[1:]
     # "Exception ignored in ZipFile.__del__ …" (a full disk while a zip closes) is English noise:
     # the failure itself is reported where it happened
     sys.unraisablehook = lambda unraisable: None
     try:
-        result = app(standalone_mode=False)
+        result = localize(typer.main.get_command(app)).main(argv, prog_name="perfeval", standalone_mode=False)
     except Exception as exc:
         kind = _kind(exc)
         if kind == "NoArgsIsHelpError":
@@ -486,8 +506,9 @@ def main() -> None:
             sys.exit(0)
         if kind == "UsageError":
             ctx = getattr(exc, "ctx", None)
-            where = ctx.command_path if ctx is not None else "perfeval"
-            typer.echo(f"用法错误：{exc.format_message()}\n运行 `{where} --help` 查看用法。", err=True)
+            named = argv[0] if argv and argv[0] in typer.main.get_command(app).commands else ""
+            where = ctx.command_path if ctx is not None else f"perfeval {named}".strip()
+            typer.echo(f"用法错误：{usage_message(exc, argv)}\n运行 `{where} --help` 查看用法。", err=True)
             sys.exit(2)
         if kind == "Abort":
             typer.echo("已取消。", err=True)

@@ -107,6 +107,11 @@ def print_batch_report(result, console=None) -> None:
         hint = "如需一并处理，请加 --recursive。" if s.reason == SUBFOLDER_REASON else ""
         console.print(f"[yellow]已跳过[/]  {escape(s.file)}  {escape(s.reason)}{hint}")
     s = result.summary
+    retired = getattr(result, "retired", None)
+    if retired:
+        folder = retired[0][1].split("/")[0]
+        console.print(f"[yellow]已移走[/]  {len(retired)} 份评分副本：其原表已不在收表文件夹中，移到“{escape(folder)}”文件夹"
+                      f"（{escape('、'.join(src for src, _ in retired))}）。")
     if result.rollup is not None:
         console.print(f"\n汇总表：{escape(str(result.rollup))}")
     unchanged = f"；其中 {s['unchanged']} 个未改动，沿用上次结果（加 --force 可全部重新评分）" if s["unchanged"] else ""

@@ -23,6 +23,10 @@ class OutboxBusy(PerfevalError):
     """Another batch or watch is writing the same OUTBOX."""
 
 
+class WorkerStartError(PerfevalError):
+    """The worker processes of a batch cannot start at all (no file is to blame)."""
+
+
 class ProfileError(UsageError, ValueError):
     """A profile that cannot be used; the message names the file and the field."""
 

@@ -54,7 +54,11 @@ def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str
     result = check_file(source, profile, keep_workbook=True)
     if result.status == UNREADABLE:
         return ScoreOutcome(result, None)
-    target = output_path(source, Path(out_dir) if out_dir is not None else None)
+    from perfeval_xlsx.reading.mark import original_name
+
+    # a scored copy read back as the unit's form is named after the unit's file
+    named = source.with_name(original_name(result.workbook, source.name))
+    target = output_path(named, Path(out_dir) if out_dir is not None else None)
     if target.resolve() == source.resolve():
         target = target.with_name(f"{target.stem}_副本{target.suffix}")
     copy_source = None

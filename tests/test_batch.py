@@ -41,7 +41,7 @@ MANIFEST = json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))
 BROKEN = sorted((SAMPLES / "broken").glob("*.xlsx"))
 GENERATED = 40  # with the 10 others: 50 projects, more than the 30 a ranking chart shows
 SUMMARY_HEADERS = ["主管部门", "实施单位", "项目名称", "年度", "全年预算数（万元）", "全年执行数（万元）", "执行率", "总分",
-                   "等级", "错误数", "警告数", "状态", "源文件", "评分副本"]
+                   "等级", "错误数", "预警数", "状态", "源文件", "评分副本"]
 
 
 def generated_form(path: Path, i: int, short: int) -> float:
@@ -70,6 +70,11 @@ def read_table(path: Path, sheet: str) -> list[dict]:
     wb.close()
     header = list(rows[0])
     return [dict(zip(header, r)) for r in rows[1:] if any(v is not None for v in r)]
+
+
+def project_rows(path: Path) -> list[dict]:
+    """项目汇总 without its 合计/平均 row."""
+    return [r for r in read_table(path, "项目汇总") if r["主管部门"] != "合计/平均"]
 
 
 def scored_copy_total(path: Path) -> float:
@@ -110,24 +115,29 @@ def big(tmp_path_factory):
     (inbox / "~$损坏的表.xlsx").write_bytes(b"\x05cwk" + b"\x00" * 50)
     (inbox / ".~lock.单位填报_001.xlsx#").write_text("cwk,host,/home/cwk,22.11.2026 08:00,", encoding="utf-8")
     (inbox / "generated" / "~WRL0001.tmp").write_bytes(b"temp")
-    # other files: skipped, with the reason
+    # other spreadsheet files: skipped, with the reason; files that are no spreadsheets: ignored
     (inbox / "说明.txt").write_text("请各单位于 11 月底前报送。", encoding="utf-8")
     (inbox / "旧格式.xlsb").write_bytes(b"PK\x03\x04" + b"\x00" * 512)  # (.xls/.et/.ods are scored: test_formats.py)
+    (inbox / "README.md").write_text("# 收表说明", encoding="utf-8")
+    (inbox / "generated" / "make.py").write_text("print(1)", encoding="utf-8")
     inputs = {p: sha256(p) for p in inbox.rglob("*") if p.is_file()}
 
     first = run_cli("batch", str(inbox), "-o", str(out), "--recursive", "--jobs", "2", "--json")
     assert "Traceback" not in first.stderr, first.stderr[-2000:]
     data = json.loads(first.stdout)
-    first_rollup = out / Path(data["rollup"]).name
+    written_rollup = out / Path(data["rollup"]).name
+    first_rollup = root / "first_rollup.xlsx"  # kept aside: the second run replaces it
+    shutil.copy(written_rollup, first_rollup)
     copies = {p: p.stat().st_mtime_ns for p in out.rglob("*_评分.xlsx")}
     second = run_cli("batch", str(inbox), "-o", str(out), "--recursive", "--jobs", "2")
     assert "Traceback" not in second.stderr, second.stderr[-2000:]
     return SimpleNamespace(inbox=inbox, out=out, first=first, data=data, second=second, inputs=inputs,
-                           copies=copies, first_rollup=first_rollup, expected_totals=expected_totals)
+                           copies=copies, first_rollup=first_rollup, written_rollup=written_rollup,
+                           expected_totals=expected_totals)
 
 
 def test_rollup_has_one_row_per_form(big):
-    rows = read_table(big.first_rollup, "项目汇总")
+    rows = project_rows(big.first_rollup)
     expected = ({f.name for f in (SEED000, SEED001, BASE)} | {f"broken/{f.name}" for f in BROKEN}
                 | set(big.expected_totals) | {"损坏的表.xlsx"})
     assert len(expected) == 3 + 6 + GENERATED + 1
@@ -135,7 +145,7 @@ def test_rollup_has_one_row_per_form(big):
 
 
 def test_each_total_equals_the_scored_copy_and_the_hand_computed_one(big):
-    rows = read_table(big.first_rollup, "项目汇总")
+    rows = project_rows(big.first_rollup)
     checked = 0
     for row in rows:
         rel = Path(row["源文件"])
@@ -180,16 +190,16 @@ def test_broken_files_are_listed_with_their_reasons(big):
     assert re.search(r"有错误\s+broken/分值合计不等于100\.xlsx.*总分 99\s+等级 待更正\s+错误 1（H25：", report)
 
 
-def test_lock_files_are_ignored_and_other_files_skipped_with_a_reason(big):
+def test_lock_files_and_non_spreadsheets_are_ignored_other_spreadsheets_skipped_with_a_reason(big):
     files = [Path(d["file"]).name for d in big.data["files"]]
     assert not [f for f in files if f.startswith(("~", ".~"))]
     skipped = {s["file"]: s["reason"] for s in big.data["skipped"]}
-    assert set(skipped) == {"说明.txt", "旧格式.xlsb"}
+    assert set(skipped) == {"旧格式.xlsb"}  # 说明.txt, README.md and make.py are simply no forms
     assert "另存为 .xlsx" in skipped["旧格式.xlsb"]
-    assert "不是 Excel 工作簿" in skipped["说明.txt"]
     sheet = read_table(big.first_rollup, "未处理文件")
-    assert {r["文件"] for r in sheet} == {"说明.txt", "旧格式.xlsb"}
+    assert {r["文件"] for r in sheet} == {"旧格式.xlsb"}
     assert "已跳过  旧格式.xlsb  Excel 二进制工作簿（.xlsb）" in big.second.stdout
+    assert "说明.txt" not in big.second.stdout and "README.md" not in big.second.stdout
 
 
 def test_json_summary_and_exit_code(big):
@@ -197,10 +207,10 @@ def test_json_summary_and_exit_code(big):
     assert big.first.stderr == ""  # not a terminal: no progress bar; nothing but JSON on stdout
     assert set(big.data) >= {"files", "summary", "rollup"}
     # hand-counted: 2 clean samples + 40 generated; seed 000 and two broken files warn; four broken
-    # files have errors; one file is cut short; 说明.txt and 旧格式.xlsb are skipped
+    # files have errors; one file is cut short; 旧格式.xlsb is skipped
     assert {k: big.data["summary"][k] for k in ("total", "ok", "warnings", "errors", "unreadable", "skipped")} == \
-        {"total": 50, "ok": 42, "warnings": 3, "errors": 4, "unreadable": 1, "skipped": 2}
-    assert Path(big.data["rollup"]).name.startswith("汇总_") and Path(big.data["rollup"]).is_file()
+        {"total": 50, "ok": 42, "warnings": 3, "errors": 4, "unreadable": 1, "skipped": 1}
+    assert Path(big.data["rollup"]).name.startswith("汇总_") and big.first_rollup.is_file()  # (replaced since)
     for d in big.data["files"]:
         assert set(d) >= {"file", "status", "project", "findings", "execution_rate", "execution_score", "total",
                           "grade", "indicators", "output"}
@@ -218,8 +228,9 @@ def test_second_run_skips_everything_unchanged(big):
     assert "其中 50 个未改动" in big.second.stdout
     assert {p: p.stat().st_mtime_ns for p in big.out.rglob("*_评分.xlsx")} == big.copies  # not rewritten
     second_rollup = rollup_of(big.out)
-    assert second_rollup != big.first_rollup and big.first_rollup.exists()  # a new roll-up, the old one kept
-    assert len(read_table(second_rollup, "项目汇总")) == 50
+    assert second_rollup != big.written_rollup and not big.written_rollup.exists()  # replaced: one roll-up
+    assert [p.name for p in big.out.glob("汇总_*.xlsx")] == [second_rollup.name]
+    assert len(read_table(second_rollup, "项目汇总")) == 50 + 1  # and the 合计/平均 row
 
 
 def test_inputs_are_never_modified(big):
@@ -356,7 +367,10 @@ def test_changed_file_redone_deleted_file_dropped_force_redoes_all(tmp_path):
     (inbox / "表2.xlsx").unlink()
     dropped = run_batch(inbox, out, jobs=2)
     assert [f.file for f in dropped.files] == ["表0.xlsx", "表1.xlsx"]
-    assert len(read_table(dropped.rollup, "项目汇总")) == 2
+    assert len(project_rows(dropped.rollup)) == 2
+    # the scored copy of the removed form does not stay looking current: moved aside and listed
+    assert dropped.retired == [("表2_评分.xlsx", "已移出收表文件夹的评分副本/表2_评分.xlsx")]
+    assert not (out / "表2_评分.xlsx").exists() and (out / "已移出收表文件夹的评分副本" / "表2_评分.xlsx").is_file()
     assert len(json.loads((out / CACHE_FILE).read_text(encoding="utf-8"))["entries"]) == 2
     (out / "表0_评分.xlsx").unlink()  # a scored copy deleted by hand is written again
     assert [f.file for f in run_batch(inbox, out, jobs=2).files if not f.cached] == ["表0.xlsx"]
@@ -403,7 +417,7 @@ def test_outbox_inside_or_equal_to_inbox_is_not_scored_again(tmp_path):
     for _ in range(2):
         result = run_batch(inbox, inbox, jobs=1)
         assert [f.file for f in result.files] == ["a.xlsx"]
-        assert [s.file for s in result.skipped] == ["评分结果/"]  # a subfolder, not processed
+        assert result.skipped == []  # the subfolder holds only our own outputs: not worth a line
     assert (inbox / "a_评分.xlsx").is_file() and not list(inbox.rglob("*_评分_评分*"))
 
 
@@ -411,10 +425,14 @@ def test_two_rollups_in_the_same_second_do_not_overwrite(tmp_path):
     moment = datetime(2026, 11, 22, 8, 0, 1)
     files = [{"file": "a.xlsx", "status": "unreadable", "findings": [], "output": None}]
     first = write_rollup(tmp_path, files, generated_at=moment)
-    second = write_rollup(tmp_path, files, generated_at=moment)
+    second = write_rollup(tmp_path, files, generated_at=moment, keep_older=True)
     assert (first.name, second.name) == ("汇总_20261122-080001.xlsx", "汇总_20261122-080001_2.xlsx")
     assert first.is_file() and second.is_file()
     assert not list(tmp_path.glob(".perfeval-*"))  # no temporary file left behind
+    # by default the older roll-ups of the folder are replaced: one current roll-up
+    (tmp_path / "汇总_20200101-000000.xlsx").write_bytes(b"a file of that name that is not ours")
+    third = write_rollup(tmp_path, files, generated_at=datetime(2026, 11, 22, 9, 0, 0))
+    assert sorted(p.name for p in tmp_path.glob("汇总_*.xlsx")) == ["汇总_20200101-000000.xlsx", third.name]
 
 
 @pytest.mark.parametrize("name", ["~$表.xlsx", ".~lock.表.xlsx#", "~WRL0001.tmp", "~$表", "lu12345.tmp", "Thumbs.db",
@@ -425,11 +443,13 @@ def test_lock_temp_and_system_files_are_recognised(name):
 
 @pytest.mark.parametrize("name, outcome", [
     ("表.xlsx", None), ("表.XLSM", None), ("表.xls", None), ("表.et", None), ("表.ods", None), ("表.xlsb", "另存为 .xlsx"),
-    ("表.csv", "CSV"), ("表.zip", "解压"), ("表.pdf", "PDF"), ("说明.docx", "Word"), ("照片.jpg", "不是 Excel 工作簿"),
+    ("表.csv", "CSV"), ("表.zip", ""), ("表.pdf", ""), ("说明.docx", ""), ("照片.jpg", ""), ("README.md", ""),
+    ("build.py", ""), ("perfeval.toml", ""),
 ])
 def test_classify(name, outcome, tmp_path):
+    """Spreadsheets we cannot read are skipped with what to do; anything else is no form."""
     reason = classify(tmp_path / name, tmp_path, tmp_path / "out")
-    assert reason is None if outcome is None else outcome in reason
+    assert reason is None if outcome is None else (outcome in reason if outcome else reason == "")
 
 
 def test_discovery_without_recursive_reports_subfolders(tmp_path):

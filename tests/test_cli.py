@@ -16,7 +16,7 @@ def test_help_lists_the_commands():
 def test_no_arguments_shows_help():
     result = run_cli()
     assert result.returncode == 0
-    assert "Usage" in result.stdout
+    assert "用法：perfeval" in result.stdout
 
 
 def test_version():

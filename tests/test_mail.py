@@ -264,7 +264,7 @@ def test_one_message_carries_every_file_byte_for_byte_and_the_real_figures(outbo
 
     body = msg.get_body(preferencelist=("plain",)).get_content()
     assert "共 3 个项目，涉及 2 个实施单位（乌鲁木齐市工商联、天山区工商联）" in body
-    assert "无问题 1 个，有提醒 1 个，有错误待更正 1 个" in body
+    assert "通过 1 个，有预警 1 个，有错误待更正 1 个" in body  # the words of the console and the roll-up
     assert "优 1 个，良 1 个，待更正 1 个" in body
     assert f"平均分：{AVERAGE} 分" in body
     assert "天山区工商联《民营经济统计调查经费》" in body
@@ -711,7 +711,7 @@ def test_help_does_not_load_the_mail_module():
     assert result.stdout.strip() == "False", result.stderr
     result = subprocess.run([sys.executable, "-m", "perfeval_xlsx", "mail", "--help"], capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode == 0 and "Example: perfeval mail" in result.stdout
+    assert result.returncode == 0 and "示例：perfeval mail" in result.stdout
 
 
 def test_password_comes_from_the_environment_or_a_prompt_only():

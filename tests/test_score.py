@@ -74,7 +74,7 @@ def test_scored_copy_read_back_matches_json(tmp_path):
     assert ws["H26"].value == "优"  # 评价等级
     assert ws["G7"].value == 1 and ws["I7"].value == 10  # 执行率 100%, its 得分
     assert ws["K13"].value == "原填自评得分" and ws["K19"].value == 6  # the unit's own 得分 kept beside
-    assert ws["I19"].fill.fgColor.rgb.endswith("FFEB9C")  # warning: amber
+    assert ws["I19"].fill.fgColor.rgb.endswith("F4A460")  # warning: orange
     assert "应为 4.5 分" in ws["I19"].comment.text
     # no formula is left without a value: every viewer shows numbers
     formulas = openpyxl.load_workbook(out)["自评表"]
@@ -96,7 +96,7 @@ def test_errors_make_the_grade_provisional(tmp_path):
     code, [data] = _json(str(SAMPLES / "broken" / "自评得分超过分值.xlsx"), "-o", str(tmp_path))
     assert code == 1 and data["grade"] == "待更正"
     ws = openpyxl.load_workbook(data["output"], data_only=True)["自评表"]
-    assert ws["I24"].fill.fgColor.rgb.endswith("FFC7CE")  # error: red
+    assert ws["I24"].fill.fgColor.rgb.endswith("D9534F")  # error: red
     assert "得分不能大于分值" in ws["I24"].comment.text
     assert ws["I24"].value == 10  # the rule score: 93% ≥ 85%
 
@@ -124,12 +124,18 @@ def test_users_workbook_is_kept(tmp_path):
 
 
 def test_scoring_a_scored_copy_again(tmp_path):
+    """A scored copy is read as the unit's own form: its 得分 cells hold our 复核得分, but the
+    unit's self-score of 6 (the rule gives 4.5) is what it reads, so the same warning comes back."""
     out = score_file(COST, tmp_path / "once").output
     again = score_file(out, tmp_path / "twice")
-    # its 得分 cells now hold the 复核得分, so nothing differs any more
-    assert again.result.status == "ok" and again.result.findings == []
-    assert again.result.score.total == 98.5
-    assert openpyxl.load_workbook(again.output).sheetnames.count("评分汇总") == 1
+    assert [(f.code, f.cell) for f in again.result.findings] == [("W-SELF-SCORE", "I19")]
+    assert again.result.status == "warnings" and again.result.score.total == 98.5
+    wb = openpyxl.load_workbook(again.output, data_only=True)
+    assert wb.sheetnames.count("评分汇总") == 1
+    # named after the unit's file, not "…_评分_评分"
+    assert again.output.name == "成本指标超支仍自评满分_评分.xlsx"
+    assert wb["评分汇总"]["B8"].value == "成本指标超支仍自评满分.xlsx"  # 源文件: the unit's form
+    assert wb["自评表"]["K19"].value == 6  # the unit's own 得分, beside ours again
 
 
 def test_default_output_is_beside_the_input(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from perfeval_xlsx.batch.result import failed_result
-from perfeval_xlsx.errors import FileProblem
+from perfeval_xlsx.errors import FileProblem, WorkerStartError
 from perfeval_xlsx.reading.files import read_regular_file
 from perfeval_xlsx.vocab import INTERNAL_CODE
 
@@ -111,7 +111,14 @@ def _score_job(source: str, out_dir: str, report: Any = None) -> dict[str, Any]:
 
 CRASH_MESSAGE = ("评分进程在处理该文件时意外退出（文件可能过大或结构异常），未能评分。请在 Excel/WPS 中打开并重新保存为 "
                  ".xlsx 后再放回文件夹；如仍出现，请把该文件发给技术支持。")
-START_MESSAGE = "评分进程无法启动，该文件未能评分。请关闭其他占用内存的程序后重新运行；如仍出现，请联系技术支持。"
+START_MESSAGE = ("评分进程无法启动，没有评分任何文件（这不是表格文件的问题）。如果是在自己的 Python 程序中调用 run_batch，"
+                 "请把调用写在 if __name__ == \"__main__\": 之下（启动评分进程时会重新导入该程序）；否则请关闭其他占用内存的"
+                 "程序后重新运行，如仍出现，请联系技术支持。")
+
+
+def _ping() -> int:
+    """A job that needs no file: does a worker start at all?"""
+    return os.getpid()
 
 
 @contextmanager
@@ -154,6 +161,7 @@ class Scorer:
         self._pool = None
         self._size = 0
         self._fresh = False
+        self._started: bool | None = None  # a worker has been seen to start (see _workers_start)
 
     def _get_pool(self, size: int):
         if self._pool is None or self._size < size:
@@ -198,17 +206,47 @@ class Scorer:
                 for job in suspects:  # alone, in a fresh one-worker pool: is the crash this file's own?
                     self.close()
                     if self._run_pool(deque([job]), 1, on_done):
+                        if not self._workers_start():  # no worker starts: no file is to blame
+                            raise WorkerStartError(START_MESSAGE)
                         on_done(job, failed_result(job.source, CRASH_MESSAGE), True)
                     self.close()
-                # a pool that breaks before taking any file, again and again: give up on the rest
+                # a pool that breaks before taking any file, again and again: workers cannot start
                 fruitless = fruitless + 1 if len(pending) == before and not suspects else 0
                 if fruitless >= 3:
-                    while pending:
-                        stuck = pending.popleft()
-                        on_done(stuck, failed_result(stuck.source, START_MESSAGE), True)
+                    raise WorkerStartError(START_MESSAGE)
         except BaseException:
             self.close(cancel=True)
             raise
+
+    def _finish_in_hand(self, inflight: dict, on_done) -> None:
+        """Ctrl-C: the files being scored finish (the others are dropped), and what they gave is
+        kept, so that the next run does not score them again (a second Ctrl-C stops at once)."""
+        self.close(cancel=True)
+        for future, job in inflight.items():
+            if future.done() and not future.cancelled():
+                try:
+                    result = future.result()
+                except Exception:  # noqa: BLE001 - a worker that broke: scored next time
+                    continue
+                on_done(job, result, False)
+
+    def _workers_start(self) -> bool:
+        """Whether a fresh worker can start and run a job that needs no file (asked once)."""
+        if self._started is None:
+            from concurrent.futures.process import BrokenProcessPool
+
+            self.close()
+            pool = self._get_pool(1)
+            try:
+                with _sigint_ignored():
+                    future = pool.submit(_ping)
+                future.result(timeout=120)
+                self._started = True
+            except (BrokenProcessPool, TimeoutError, OSError):
+                self._started = False
+            finally:
+                self.close()
+        return self._started
 
     def _run_pool(self, pending: deque, size: int, on_done) -> list[_Job]:
         """Run files from `pending` until it is empty or the pool breaks. Returns the files the
@@ -236,7 +274,11 @@ class Scorer:
                     broken = True
             if not inflight:
                 break
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            try:
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            except KeyboardInterrupt:
+                self._finish_in_hand(inflight, on_done)
+                raise
             for fut in done:
                 job = inflight.pop(fut)
                 try:

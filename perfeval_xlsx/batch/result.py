@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -50,6 +50,7 @@ class BatchResult:
     generated_at: str
     cache_path: Path
     summary_report: Path | None = None  # 汇总报告_<date-time>.docx (with a report wording)
+    retired: list[tuple[str, str]] = field(default_factory=list)  # stale scored copies moved: (from, to)
 
     @property
     def summary(self) -> dict[str, int]:

@@ -18,7 +18,7 @@ from perfeval_xlsx.batch.cache import (
     file_sha256,
     profile_key,
 )
-from perfeval_xlsx.batch.discover import Discovery, Skipped, discover, outbox_lock
+from perfeval_xlsx.batch.discover import Discovery, Skipped, discover, outbox_lock, retire, stale_scored_copies
 from perfeval_xlsx.batch.pool import SCORED_SHA, Scorer, _Job, _score_job
 from perfeval_xlsx.batch.result import BatchResult, FileSummary, _summarize
 from perfeval_xlsx.errors import FileProblem
@@ -42,6 +42,7 @@ def run_batch(
     on_result: Callable[[FileSummary], None] | None = None,
     now: datetime | None = None,
     report: Any = None,
+    keep_rollups: bool = False,
 ) -> BatchResult:
     """Score every form of INBOX into OUTBOX and write the roll-up and perfeval-batch.json.
 
@@ -52,17 +53,19 @@ def run_batch(
     OutboxBusy when another run holds OUTBOX for longer than half a minute. `report`: a report
     Wording (report.load_template): each scored form also gets its 自评报告 beside its scored
     copy, and OUTBOX the 汇总报告 beside the roll-up.
+    The roll-ups written before are removed (kept with `keep_rollups`); scored copies of forms no
+    longer in INBOX are moved into OUTBOX/已移出收表文件夹的评分副本/ and listed in `result.retired`.
     """
     outbox = Path(outbox)
     outbox.mkdir(parents=True, exist_ok=True)
     with outbox_lock(outbox):
         return _run_batch(inbox, outbox, profile=profile, jobs=jobs, recursive=recursive, force=force,
                           discovery=discovery, only=only, scorer=scorer, progress=progress,
-                          on_result=on_result, now=now, report=report)
+                          on_result=on_result, now=now, report=report, keep_rollups=keep_rollups)
 
 
 def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, only, scorer, progress,
-               on_result, now, report=None) -> BatchResult:
+               on_result, now, report=None, keep_rollups=False) -> BatchResult:
     from perfeval_xlsx.output.rollup import write_rollup
     from perfeval_xlsx.report import report_path
     from perfeval_xlsx.report.summary import write_summary_report
@@ -77,6 +80,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
     # what each current file is, and where its scored copy goes
     current: dict[str, tuple[Path, str, Path]] = {}  # key -> (source as given, rel, out_dir)
     outputs_seen: dict[str, str] = {}
+    targets: set[Path] = set()  # the scored copies of the forms now in INBOX
     skipped = list(disc.skipped)
     for path in disc.files:
         resolved = path.resolve()
@@ -88,6 +92,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
             skipped.append(Skipped(rel, f"与“{clash}”的评分副本同名（{target.name}），未处理。请把其中一个文件改名后再运行。"))
             continue
         outputs_seen[str(target.resolve()).lower()] = rel
+        targets.add(target)
         current[str(resolved)] = (inbox / rel, rel, out_dir)
     skipped.sort(key=lambda s: s.file)
     allowed = None if only is None else {str(Path(p).resolve()) for p in only}
@@ -104,6 +109,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
 
     cache_path = outbox / CACHE_FILE
     writer = _CacheWriter(outbox)
+    gone: list[Path] = []
     summaries: dict[str, FileSummary] = {}
     total = sum(1 for key in current if key not in held)
 
@@ -117,6 +123,8 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
     try:
         # 1. unchanged files: their entries move to the new cache as they are
         for key, entry in _iter_cache(cache_path):
+            if key not in current and entry.get("output"):
+                gone.append(outbox / entry["output"])  # written by an earlier run for a form since removed
             if key not in current or key in summaries:
                 continue
             source, rel, out_dir = current[key]
@@ -178,13 +186,17 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
             writer.abandon()
         raise
     writer.finish(cache_path)
+    # scored copies an earlier run wrote for forms since removed from INBOX: not left looking current
+    retired = retire(outbox, stale_scored_copies(outbox, gone, targets))
 
     files = sorted(summaries.values(), key=lambda s: s.file)
     moment = now or datetime.now()
     result = BatchResult(inbox, outbox, files, skipped, None, outbox / BATCH_FILE,
-                         "auto" if profile is None else profile.name, moment.isoformat(timespec="seconds"), cache_path)
+                         "auto" if profile is None else profile.name, moment.isoformat(timespec="seconds"), cache_path,
+                         retired)
     result.rollup = write_rollup(outbox, result.iter_files(relative_output=True), skipped=skipped,
-                                 generated_at=moment, profile=result.profile, relative_to=inbox)
+                                 generated_at=moment, profile=result.profile, relative_to=inbox,
+                                 keep_older=keep_rollups)
     if report is not None:  # the 汇总报告 for the finance office, named like the roll-up
         result.summary_report = write_summary_report(
             outbox, result.iter_files(), report, name=summary_report_name(result.rollup.stem[len(ROLLUP_PREFIX):]),

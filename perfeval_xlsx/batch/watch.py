@@ -26,10 +26,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from perfeval_xlsx.batch.cache import file_sha256
 from perfeval_xlsx.batch.discover import _inside, classify, discover
 from perfeval_xlsx.batch.pool import Scorer
 from perfeval_xlsx.batch.run import run_batch
-from perfeval_xlsx.errors import OutboxBusy
+from perfeval_xlsx.errors import OutboxBusy, WorkerStartError
 from perfeval_xlsx.vocab import UNREADABLE, counts_sentence
 
 TICK = 0.2  # seconds between two looks at the files waiting to settle
@@ -146,6 +147,7 @@ def watch_folder(
     scorer = Scorer(profile, jobs)
     waiting: dict[str, list] = {}  # path -> [size, mtime_ns, since]: files settling
     reported: set[tuple[str, int, int]] = set()  # skipped files already logged (path, size, mtime)
+    versions: dict[str, str] = {}  # path -> SHA-256 of the version scored in this session
     session_rollups: list[Path] = []
     refresh = True  # the first round covers the files already there
     refresh_since: float | None = None
@@ -222,7 +224,8 @@ def watch_folder(
                     waiting[name] = [st.st_size, st.st_mtime_ns, now]
                 elif now - state[2] >= settle and _ready(Path(name)):
                     ready.append(Path(name))
-            for path in ready:
+            fresh: dict[str, str] = {}
+            for path in list(ready):
                 st_key = waiting.pop(str(path))
                 reason = classify(path, root, out_root)
                 if reason:  # not a form: say so once per version
@@ -230,6 +233,15 @@ def watch_folder(
                     if key not in reported:
                         reported.add(key)
                         log(f"{stamp()}  已跳过  {path.relative_to(root).as_posix()}  {reason}")
+                    continue
+                try:  # saved again with the same content (or only touched): no new version, no round
+                    digest = file_sha256(path)
+                except OSError:
+                    digest = ""
+                if digest and versions.get(str(path)) == digest:
+                    ready.remove(path)
+                else:
+                    fresh[str(path)] = digest
             if refresh and refresh_since is None:
                 refresh_since = now
             # a round when files are ready, or for a deletion once nothing new is about to settle
@@ -240,6 +252,8 @@ def watch_folder(
                 except Exception as exc:  # noqa: BLE001 - the watch goes on; the files are tried again
                     if isinstance(exc, OutboxBusy):
                         why = f"输出文件夹“{outbox}”正被另一个 perfeval batch 使用"
+                    elif isinstance(exc, WorkerStartError):
+                        why = str(exc).rstrip("。")
                     elif not root.is_dir():
                         why = f"无法访问“{inbox}”（网络中断或文件夹被移走）"
                     elif isinstance(exc, OSError):
@@ -252,6 +266,7 @@ def watch_folder(
                     refresh, refresh_since = True, now
                 else:
                     refresh, refresh_since = False, None
+                    versions.update({k: v for k, v in fresh.items() if v})
                     stats.refreshes += 1
                     stats.rollup = result.rollup
                     for old in session_rollups:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.errors import ConfigError
+from perfeval_xlsx.tomlerror import toml_error_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -105,7 +106,7 @@ def load_mail_config(path: Path | None = None, cwd: Path | None = None) -> dict[
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"配置文件“{path}”格式有误：{exc}。请按 TOML 格式改正（文字要加英文双引号）。") from None
+        raise ConfigError(f"配置文件“{path}”格式有误：{toml_error_text(exc)}。请按 TOML 格式改正（文字要加英文双引号）。") from None
     except OSError as exc:
         raise ConfigError(f"无法读取配置文件“{path}”：{exc.strerror or exc}。") from None
     table = data.get("mail", {})

@@ -203,7 +203,7 @@ def _split(files: list[Attachment], limit: int, size_of: Callable[[list[Attachme
     for att in files:
         if size_of([att]) > limit:
             warnings.append(
-                f"附件“{att.name}”较大（发送时约 {format_size(att.encoded_size)}），超过单封上限 {max_size_mb:g} MB，"
+                f"附件“{att.name}”较大（{format_size(att.size)}，发送时编码后约大三分之一），超过单封上限 {max_size_mb:g} MB，"
                 f"已单独放在一封邮件中；如被邮件服务器拒收，请改用其他方式（如单位网盘）报送该文件。"
             )
             if current:
@@ -278,7 +278,7 @@ def _body(batch: Batch, group: str, projects: list[Project], chunk: list[Attachm
     sections: list[tuple[str, list[str]]] = []
     counts = Counter(p.status for p in readable)
     overview = [
-        f"评分项目：{len(readable)} 个（无问题 {counts['ok']} 个，有提醒 {counts['warnings']} 个，"
+        f"评分项目：{len(readable)} 个（通过 {counts['ok']} 个，有预警 {counts['warnings']} 个，"
         f"有错误待更正 {counts['errors']} 个）",
     ]
     grades = Counter(p.grade or "未评定" for p in readable)
@@ -297,7 +297,7 @@ def _body(batch: Batch, group: str, projects: list[Project], chunk: list[Attachm
         overview.append(f"无法读取的文件：{len(unreadable)} 个（见下文）")
     skipped = batch.summary.get("skipped") if group in ("全部", "汇总表") else None
     if isinstance(skipped, int) and skipped > 0:
-        overview.append(f"另有 {skipped} 个文件不是自评表，已跳过")
+        overview.append(f"另有 {skipped} 个文件未评分（如旧版 .xls、已有的评分副本），原因见汇总表的“未处理文件”工作表")
     sections.append(("总体情况", overview))
 
     if with_errors:

@@ -3,18 +3,21 @@
 Sheets:
 
 - ``项目汇总`` — one row per file: 主管部门, 实施单位, 项目名称, 年度, 全年预算数, 全年执行数, 执行率,
-  总分, 等级, 错误数, 警告数, 状态, 源文件, 评分副本 (a link);
+  总分, 等级, 错误数, 预警数, 状态, 源文件, 评分副本 (a link); then a 合计/平均 row (money summed,
+  执行率 of the sums, the average 总分 of the projects with a grade, problems counted);
 - ``指标明细`` — every indicator of every file, with its file;
 - ``问题清单`` — every finding of every file with its cell, errors first;
 - ``图表`` — native Excel charts (grade distribution, score ranking, execution-rate distribution)
   over small value tables on the same sheet;
-- ``未处理文件`` — only when some files were skipped (not a form file, or a scored-copy name clash), with the reason.
+- ``未处理文件`` — only when some spreadsheet files were not scored, with the reason.
 
 The input is plain per-file dicts (the objects of ``perfeval score --json``) read one at a time:
 xlsxwriter runs in constant-memory mode and the findings wait in temporary files, so a batch of
 any size is written without holding it in memory. Every cell holds a value (no formulas). The
 file is written to a temporary name and then given its final name, never overwriting another
-roll-up (two runs in the same second get ``_2``, ``_3``…).
+roll-up (two runs in the same second get ``_2``, ``_3``…); the roll-ups written before into the
+same folder are then removed (kept with ``keep_older``), so that one current roll-up is there.
+It carries the roll-up mark (reading.mark), so that it is never read as a form.
 """
 
 from __future__ import annotations
@@ -27,14 +30,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
+from perfeval_xlsx import __version__
 from perfeval_xlsx.numbers import as_float
 from perfeval_xlsx.output.atomic import new_temp_file
 from perfeval_xlsx.output.textfit import LINE_HEIGHT, lines_needed, text_width
+from perfeval_xlsx.reading.mark import ROLLUP, mark_properties, read_mark
 from perfeval_xlsx.rules.findings import CATALOGUE, SEVERITY_LABEL
 from perfeval_xlsx.result import FileResult
 from perfeval_xlsx.vocab import (
     ERRORS, FONT, GRADES, OK, PROVISIONAL, ROLLUP_CHARTS, ROLLUP_DETAIL, ROLLUP_ISSUES, ROLLUP_SKIPPED, ROLLUP_SUMMARY,
-    STATUS_LABEL, UNREADABLE, WARNINGS,
+    ROLLUP_NAME, STATUS_LABEL, UNREADABLE, WARNINGS,
 )
 
 # the same texts (file, unit and project names, rule wordings) come back on many rows
@@ -69,14 +74,14 @@ SUMMARY_COLUMNS = (
     ("主管部门", "wrap", 10, 20), ("实施单位", "wrap", 10, 20), ("项目名称", "wrap", 12, 26),
     ("年度", "year", 6, 6), ("全年预算数（万元）", "money", 12, 12), ("全年执行数（万元）", "money", 12, 12),
     ("执行率", "pct", 9, 9), ("总分", "score", 7, 8), ("等级", "center", 7, 7), ("错误数", "int", 7, 7),
-    ("警告数", "int", 7, 7), ("状态", "center", 9, 9), ("源文件", "wrap", 12, 32), ("评分副本", "link", 12, 40),
+    ("预警数", "int", 7, 7), ("状态", "center", 9, 9), ("源文件", "wrap", 12, 32), ("评分副本", "link", 12, 40),
 )
 SUMMARY_PRINTED = 13  # the link column is for the screen: the printout stops at 源文件
 DETAIL_COLUMNS = (
     ("源文件", "wrap", 10, 30), ("实施单位", "wrap", 10, 20), ("项目名称", "wrap", 10, 20),
     ("一级指标", "text", 8, 14), ("二级指标", "text", 8, 18), ("三级指标", "wrap", 10, 30),
     ("指标性质", "center", 7, 8), ("年度指标值", "value", 9, 20), ("实际完成值", "value", 9, 20),
-    ("计量单位", "center", 7, 10), ("分值", "score", 6, 7), ("自评得分", "score", 8, 8), ("复核得分", "score", 8, 8),
+    ("计量单位", "center", 7, 10), ("分值", "weight", 6, 7), ("自评得分", "score", 8, 8), ("复核得分", "score", 8, 8),
     ("规则说明", "wrap", 16, 40), ("工作表", "text", 8, 16), ("行号", "int", 5, 5),
 )
 ISSUES_COLUMNS = (
@@ -124,6 +129,7 @@ class _Sheet:
         for c, (header, *_rest) in enumerate(columns):
             self.ws.write_string(0, c, header, formats["header"])
         self.row = 1
+        self.data_end: int | None = None  # rows after it (the 合计 row) are no data
         _page(self.ws, name, generated, repeat_header=True)
 
     def full(self) -> bool:
@@ -140,7 +146,7 @@ class _Sheet:
             ws.set_row(r, _row_height(wrapped))
         for c, value in enumerate(values):
             kind, cap = self.columns[c][1], self.columns[c][3]
-            if kind in ("money", "pct", "score", "int", "year"):
+            if kind in ("money", "pct", "score", "int", "year", "weight"):
                 number = as_float(value)
                 if number is None:
                     ws.write_blank(r, c, None, f[kind])
@@ -191,7 +197,8 @@ class _Sheet:
             self.row = 2
         for c, width in enumerate(self.widths):
             ws.set_column(c, c, width)
-        ws.autofilter(0, 0, max(self.row - 1, 1), last)
+        end = self.data_end if self.data_end is not None else self.row
+        ws.autofilter(0, 0, max(end - 1, 1), last)
         ws.freeze_panes(1, 0)
         if self.truncated:
             ws.write_string(self.row, 0, f"另有 {self.truncated} 行超过 Excel 的行数上限，未列出；请查看各文件的评分副本。",
@@ -221,6 +228,14 @@ def _formats(workbook) -> dict[str, Any]:
         "money": workbook.add_format({**border, "num_format": "#,##0.00"}),
         "pct": workbook.add_format({**border, "num_format": "0.00%"}),
         "score": workbook.add_format({**border, "num_format": "0.00"}),
+        "weight": workbook.add_format({**border, "align": "center"}),  # 分值 as written: 10, 7.5
+        "total_label": workbook.add_format({**border, "bold": True, "bg_color": "#F2F2F2", "text_wrap": True}),
+        "total_money": workbook.add_format({**border, "bold": True, "bg_color": "#F2F2F2", "num_format": "#,##0.00"}),
+        "total_pct": workbook.add_format({**border, "bold": True, "bg_color": "#F2F2F2", "num_format": "0.00%"}),
+        "total_score": workbook.add_format({**border, "bold": True, "bg_color": "#F2F2F2", "num_format": "0.00"}),
+        "total_int": workbook.add_format({**border, "bold": True, "bg_color": "#F2F2F2", "num_format": "0",
+                                          "align": "center"}),
+        "total_blank": workbook.add_format({**border, "bg_color": "#F2F2F2"}),
         "int": workbook.add_format({**border, "num_format": "0", "align": "center"}),
         "year": workbook.add_format({**border, "num_format": "0", "align": "center"}),
         "link": workbook.add_format({**border, "font_color": "#0563C1", "underline": 1}),
@@ -249,10 +264,12 @@ def write_rollup(
     generated_at: datetime | None = None,
     profile: str = "",
     relative_to: str | Path | None = None,
+    keep_older: bool = False,
 ) -> Path:
     """Write the roll-up of `files` (per-file dicts, in the order to list them; their "output",
     if relative, is relative to `outbox`) into `outbox`; return its path. `skipped`: objects or
-    dicts with `file` and `reason`. `relative_to`: shorten each "file" to its path below it."""
+    dicts with `file` and `reason`. `relative_to`: shorten each "file" to its path below it.
+    The roll-ups written before into `outbox` are removed unless `keep_older`."""
     import xlsxwriter
 
     outbox = Path(outbox)
@@ -271,6 +288,8 @@ def write_rollup(
         workbook.set_properties({"title": "项目支出绩效自评 汇总", "subject": "项目支出绩效自评评分汇总",
                                  "author": "perfeval-xlsx", "comments": f"评分规则：{profile}" if profile else "",
                                  "created": moment})
+        for name, value in mark_properties(ROLLUP, __version__):
+            workbook.set_custom_property(name, value)
         formats = _formats(workbook)
         summary = _Sheet(workbook, formats, SUMMARY, SUMMARY_COLUMNS, generated)
         detail = _Sheet(workbook, formats, DETAIL, DETAIL_COLUMNS, generated)
@@ -307,10 +326,14 @@ def write_rollup(
                 ])
             for x in findings:
                 spill = spills.get(x.get("severity"), spills["info"])
-                spill.write(json.dumps([source, name, x.get("sheet"), x.get("cell"), x.get("code"),
-                                        x.get("message"), x.get("severity")], ensure_ascii=False) + "\n")
+                message, cell = x.get("message") or "", x.get("cell") or ""
+                if cell and message.startswith(f"{cell}："):  # the cell has its own column
+                    message = message[len(cell) + 1:]
+                spill.write(json.dumps([source, name, x.get("sheet"), cell, x.get("code"),
+                                        message, x.get("severity")], ensure_ascii=False) + "\n")
             stats.add(status, r.grade, r.total, rate, name or Path(source).stem,
-                      _text(project.get("unit")))
+                      _text(project.get("unit")), source)
+            stats.add_money(status, r.budget, r.spent, errors, warnings)
 
         for severity, spill in spills.items():
             spill.seek(0)
@@ -320,11 +343,14 @@ def write_rollup(
                 issues.add([SEVERITY_LABEL.get(sev, sev), source, name, sheet, cell, code,
                             rule.title if rule else "", message])
 
+        if summary.row > 1:
+            _total_row(summary, stats)
         summary.finish("没有找到要评分的文件。")
         detail.finish("没有可列出的指标（文件均无法读取）。")
         issues.finish("没有发现问题。")
-        _color_rules(workbook, formats, summary.ws, 1, summary.row - 1, 8, GRADE_COLORS)
-        _color_rules(workbook, formats, summary.ws, 1, summary.row - 1, 11, STATUS_COLORS)
+        data_last = (summary.data_end if summary.data_end is not None else summary.row) - 1
+        _color_rules(workbook, formats, summary.ws, 1, data_last, 8, GRADE_COLORS)
+        _color_rules(workbook, formats, summary.ws, 1, data_last, 11, STATUS_COLORS)
         _color_rules(workbook, formats, issues.ws, 1, issues.row - 1, 0,
                      {SEVERITY_LABEL["error"]: GRADE_COLORS[POOR], SEVERITY_LABEL["warning"]: GRADE_COLORS[FAIR]})
         skipped = [_skip_pair(s) for s in skipped]
@@ -338,13 +364,68 @@ def write_rollup(
         summary.ws.print_area(0, 0, max(summary.row - 1, 1), SUMMARY_PRINTED - 1)
         summary.ws.activate()
         workbook.close()
-        return _claim_name(Path(tmp_name), outbox, moment)
+        target = _claim_name(Path(tmp_name), outbox, moment)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     finally:
         for spill in spills.values():
             spill.close()
+    if not keep_older:
+        remove_older_rollups(outbox, target)
+    return target
+
+
+def remove_older_rollups(outbox: Path, current: Path) -> list[Path]:
+    """Remove the roll-ups this tool wrote into `outbox` before `current` (by their name and
+    mark); one open in Excel on Windows cannot be removed and stays. Returns those removed."""
+    removed = []
+    for path in Path(outbox).iterdir():
+        if path == current or not ROLLUP_NAME.match(path.name) or not path.is_file():
+            continue
+        mark = read_mark(path)
+        if mark is None or mark.kind != ROLLUP:
+            continue  # a file of the same name that is not ours: left alone
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _total_row(sheet: _Sheet, stats: _Stats) -> None:
+    """合计/平均 under the projects: money summed, 执行率 of the sums, the average 总分 of the
+    projects that have a grade, problems counted."""
+    ws, f, r = sheet.ws, sheet.formats, sheet.row
+    sheet.data_end = r
+    projects = sum(stats.status.values())
+    graded = len(stats.graded_totals)
+    average = sum(stats.graded_totals) / graded if graded else None
+    note = f"总分为 {graded} 个已定级项目的平均分" if graded else "没有已定级的项目，不计平均分"
+    if graded and graded < projects:
+        note += "（不含待更正和无法读取的项目）"
+    rate = stats.pair_spent / stats.pair_budget if stats.pair_budget else None
+    if rate is not None and stats.money_rows < stats.budget_rows:
+        note += f"；执行率按 {stats.money_rows} 个资金数据齐全的项目计算"
+    cells: list[tuple[Any, str]] = [
+        ("合计/平均", "total_label"), (f"共 {projects} 个项目", "total_label"), (note, "total_label"),
+        (None, "total_blank"), (stats.budget_sum if stats.budget_rows else None, "total_money"),
+        (stats.spent_sum if stats.spent_rows else None, "total_money"), (rate, "total_pct"),
+        (None if average is None else round(average, 2), "total_score"), (None, "total_blank"),
+        (stats.errors, "total_int"), (stats.warnings, "total_int"),
+    ]
+    cells += [(None, "total_blank")] * (SUMMARY_PRINTED - len(cells))
+    for c, (value, key) in enumerate(cells):
+        if value is None:
+            ws.write_blank(r, c, None, f[key])
+        elif isinstance(value, str):
+            ws.write_string(r, c, value, f[key])
+            sheet._fit(c, value, sheet.columns[c][3])
+        else:
+            ws.write_number(r, c, value, f[key])
+    ws.set_row(r, _row_height([(str(v), sheet.columns[c][3]) for c, (v, _) in enumerate(cells) if isinstance(v, str)]))
+    sheet.row += 1
 
 
 def _skip_pair(item: Any) -> tuple[str, str]:
@@ -401,10 +482,28 @@ class _Stats:
         self.grades = {g: 0 for g in (*GRADES, PROVISIONAL)}
         self.bands = [0] * len(RATE_BANDS)
         self.no_rate = 0
-        self.ranked: list[tuple[float, str, str, str]] = []  # (total, name, unit, grade)
+        self.ranked: list[tuple[float, str, str, str, str]] = []  # (total, name, unit, grade, source)
         self.graded_totals: list[float] = []
+        self.budget_sum = self.spent_sum = self.pair_budget = self.pair_spent = 0.0  # the columns; both known
+        self.budget_rows = self.spent_rows = self.money_rows = self.errors = self.warnings = 0
 
-    def add(self, status: str, grade: Any, total: float | None, rate: float | None, name: str, unit: str) -> None:
+    def add_money(self, status: str, budget: float | None, spent: float | None, errors: int, warnings: int) -> None:
+        """The 合计 row: each money column summed as shown; 执行率 over the rows with both."""
+        self.errors += errors
+        self.warnings += warnings
+        if budget is not None:
+            self.budget_sum += budget
+            self.budget_rows += 1
+        if spent is not None:
+            self.spent_sum += spent
+            self.spent_rows += 1
+        if status != "unreadable" and budget is not None and spent is not None:
+            self.pair_budget += budget
+            self.pair_spent += spent
+            self.money_rows += 1
+
+    def add(self, status: str, grade: Any, total: float | None, rate: float | None, name: str, unit: str,
+            source: str = "") -> None:
         self.status[status] = self.status.get(status, 0) + 1
         if status == UNREADABLE:
             return
@@ -416,14 +515,14 @@ class _Stats:
         else:
             self.bands[band] += 1
         if total is not None:
-            self.ranked.append((total, name, unit, _text(grade)))
+            self.ranked.append((total, name, unit, _text(grade), source))
             if isinstance(grade, str) and grade and grade != PROVISIONAL:
                 self.graded_totals.append(total)
 
 
 def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, profile: str) -> None:
     _page(ws, CHARTS, generated)
-    ws.set_column(0, 0, 36)
+    ws.set_column(0, 0, 40)
     ws.set_column(1, 2, 9)
     ws.set_column(3, 3, 2)
     chart_font = {"name": FONT}
@@ -435,7 +534,7 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
     overview = [("文件数", total_files), (STATUS_LABEL[OK], stats.status[OK]), (STATUS_LABEL[WARNINGS], stats.status[WARNINGS]),
                 (f"{STATUS_LABEL[ERRORS]}（等级{PROVISIONAL}）", stats.status[ERRORS]),
                 (STATUS_LABEL[UNREADABLE], stats.status[UNREADABLE]),
-                ("未处理（不是自评表文件等）", skipped)]
+                ("未处理的文件（见“未处理文件”）", skipped)]
     for label, value in overview:
         ws.write_string(row, 0, label, f["text"])
         ws.write_number(row, 1, value, f["int"])
@@ -480,7 +579,7 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
     # the two distributions: charts to the right of their tables
     sheet = ws.get_name()
 
-    def column_chart(title: str, first: int, last: int, colors: list[str] | None, y_title: str):
+    def column_chart(title: str, first: int, last: int, colors: list[str] | None, y_title: str, counts: list[int]):
         chart = workbook.add_chart({"type": "column"})
         series = {
             "name": title,
@@ -497,14 +596,17 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
         chart.set_title({"name": title, "name_font": {**chart_font, "size": 12, "bold": True}})
         chart.set_legend({"none": True})
         chart.set_x_axis({"num_font": chart_font})
+        step, top = count_axis(max(counts, default=0))
         chart.set_y_axis({"name": y_title, "name_font": {**chart_font, "bold": False}, "num_font": chart_font,
-                          "min": 0, "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+                          "min": 0, "max": top, "major_unit": step, "num_format": "0",  # whole projects
+                          "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
         chart.set_size({"width": 560, "height": 300})
         return chart
 
-    ws.insert_chart(0, 4, column_chart("等级分布", grade_first, grade_last, [BAR_COLORS.get(g, OTHER_GRADE_COLOR) for g in stats.grades], "项目数"),
+    ws.insert_chart(0, 4, column_chart("等级分布", grade_first, grade_last, [BAR_COLORS.get(g, OTHER_GRADE_COLOR) for g in stats.grades],
+                                       "项目数", [stats.grades[g] for g in stats.grades]),
                     {"x_offset": 10, "y_offset": 5})
-    ws.insert_chart(16, 4, column_chart("预算执行率分布", band_first, band_last, None, "项目数"),
+    ws.insert_chart(16, 4, column_chart("预算执行率分布", band_first, band_last, None, "项目数", stats.bands),
                     {"x_offset": 10, "y_offset": 5})
     row = max(row, 33)
     if profile:
@@ -512,37 +614,36 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
         ws.write_string(row - 1, 0, f"评分规则：{rules}。颜色：{BEST} 绿、{GOOD} 蓝、{FAIR} 黄、{POOR} 红、{PROVISIONAL} 粉红。", f["note"])
 
     # ranking: all projects, or the 15 highest and the 15 lowest; each block on a page of its own
-    ranked = sorted(stats.ranked, key=lambda t: (-t[0], t[1]))
-    counts: dict[str, int] = {}
-    for t in ranked:
-        counts[t[1]] = counts.get(t[1], 0) + 1
+    ranked = sorted(stats.ranked, key=lambda t: (-t[0], t[2], t[1]))
+    labels = ranking_labels(ranked)
+    lowest = min((t[0] for t in ranked), default=0.0)
+    axis_min, axis_step = score_axis(lowest)
     blocks: list[tuple[str, list]] = []
     if len(ranked) <= RANK_ALL_UP_TO:
-        blocks.append(("得分排名", list(enumerate(ranked, 1))))
+        blocks.append(("得分排名", list(enumerate(zip(ranked, labels, strict=True), 1))))
     else:
         n = len(ranked)
-        blocks.append((f"得分排名：最高的 {RANK_SHOWN} 个项目（共 {n} 个）", list(enumerate(ranked[:RANK_SHOWN], 1))))
+        pairs = list(zip(ranked, labels, strict=True))
+        blocks.append((f"得分排名：最高的 {RANK_SHOWN} 个项目（共 {n} 个）", list(enumerate(pairs[:RANK_SHOWN], 1))))
         blocks.append((f"得分排名：最低的 {RANK_SHOWN} 个项目（共 {n} 个）",
-                       list(enumerate(ranked[-RANK_SHOWN:], n - RANK_SHOWN + 1))))
+                       list(enumerate(pairs[-RANK_SHOWN:], n - RANK_SHOWN + 1))))
     breaks = []
+    wrap = workbook.add_format({"border": 1, "border_color": "#A6A6A6", "valign": "vcenter", "text_wrap": True})
     for title, rows in blocks:
         breaks.append(row)
         top = row
         ws.write_string(row, 0, title, f["title"])
         row += 1
-        for c, h in enumerate(("名次. 项目", "总分", "等级")):
+        for c, h in enumerate(("名次. 项目（实施单位）", "总分", "等级")):
             ws.write_string(row, c, h, f["header"])
         first = row + 1
-        for rank, (total, name, unit, grade) in rows:
+        for rank, ((total, _name, _unit, grade, _source), label) in rows:
             row += 1
-            label = name if counts[name] == 1 or not unit else f"{name}（{unit}）"
-            if text_width(label) > 34:
-                while text_width(label) > 33:
-                    label = label[:-1]
-                label += "…"
-            ws.write_string(row, 0, f"{rank}. {label}", f["text"])
+            text = f"{rank}. {label}"
+            ws.write_string(row, 0, text, wrap)
             ws.write_number(row, 1, total, f["score"])
             ws.write_string(row, 2, grade, f["center"])
+            ws.set_row(row, _row_height([(text, 40)]))
         last = row
         chart = workbook.add_chart({"type": "bar"})
         chart.add_series({
@@ -550,18 +651,56 @@ def _charts_sheet(workbook, ws, f, stats: _Stats, skipped: int, generated: str, 
             "categories": [sheet, first, 0, last, 0],
             "values": [sheet, first, 1, last, 1],
             "data_labels": {"value": True, "num_format": "0.00", "font": chart_font},
-            "points": [{"fill": {"color": BAR_COLORS.get(r[1][3], "#5B9BD5")}, "border": {"none": True}} for r in rows],
+            "points": [{"fill": {"color": BAR_COLORS.get(r[1][0][3], "#5B9BD5")}, "border": {"none": True}} for r in rows],
             "gap": 40,
         })
         chart.set_title({"name": title, "name_font": {**chart_font, "size": 12, "bold": True}})
         chart.set_legend({"none": True})
-        chart.set_y_axis({"reverse": True, "num_font": chart_font})  # the category axis: rank 1 on top
-        chart.set_x_axis({"min": 0, "max": 100, "num_font": chart_font,
+        # the category axis: rank 1 on top, the score axis kept at the bottom
+        chart.set_y_axis({"reverse": True, "crossing": "max", "interval_unit": 1, "num_font": {**chart_font, "size": 9}})
+        axis_name = "总分" if axis_min == 0 else f"总分（横轴从 {axis_min:g} 分起）"
+        chart.set_x_axis({"min": axis_min, "max": 100, "major_unit": axis_step, "num_format": "0", "num_font": chart_font,
+                          "name": axis_name, "name_font": {**chart_font, "bold": False, "size": 9},
                           "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
-        height = max(300, 80 + 22 * len(rows))
-        chart.set_size({"width": 560, "height": height})
+        height = max(300, 90 + 40 * len(rows))
+        chart.set_size({"width": 620, "height": height})
         ws.insert_chart(top, 4, chart, {"x_offset": 10, "y_offset": 5})
         row = max(row, top + int(height / 20) + 1) + 2
     if not ranked:
         ws.write_string(row, 0, "没有可排名的项目（文件均无法读取）。", f["note"])
     ws.set_h_pagebreaks(breaks)
+
+
+def count_axis(largest: int) -> tuple[int, int]:
+    """A count axis of whole numbers: (step, top) with about five gridlines, top ≥ largest."""
+    step = 1
+    for candidate in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        step = candidate
+        if largest / candidate <= 6:
+            break
+    top = max(step, -(-max(largest, 1) // step) * step)
+    return step, top
+
+
+def score_axis(lowest: float) -> tuple[float, float]:
+    """Where the score axis starts and its step: low enough to show every bar, high enough that
+    87 and 98 look different (totals are 0–100; the axis says where it starts)."""
+    if lowest < 40:
+        return 0.0, 10.0
+    start = max(0.0, (int(lowest - 3) // 5) * 5.0)
+    return start, 5.0 if 100 - start <= 40 else 10.0
+
+
+def ranking_labels(ranked: list[tuple]) -> list[str]:
+    """Labels that tell the projects apart: the project with its 实施单位 on a second line, whole
+    (never cut in the middle); where one unit has the same project twice, the file names instead."""
+    keys = [(t[1], t[2]) for t in ranked]
+    repeated = {k for k in keys if keys.count(k) > 1}
+    out = []
+    for (_total, name, unit, _grade, source), key in zip(ranked, keys, strict=True):
+        if key in repeated and source:  # the same project of the same unit twice: name the files
+            second = Path(source).stem
+        else:
+            second = unit if unit and unit != name else ""
+        out.append(f"{name}\n（{second}）" if second else name)
+    return out

@@ -35,9 +35,11 @@ from perfeval_xlsx.forms.layout import (
 )
 from perfeval_xlsx.numbers import as_float
 from perfeval_xlsx.output.atomic import replacing
-from perfeval_xlsx.output.textfit import LINE_HEIGHT
+from perfeval_xlsx.output.pagination import column_points, group_blocks, page_capacity, row_breaks, with_footer
+from perfeval_xlsx.output.textfit import LINE_HEIGHT, line_height
 from perfeval_xlsx.output.textfit import lines_needed as _lines_needed
 from perfeval_xlsx.vocab import FONT, SHEET_INSTRUCTIONS, TITLE_FONT
+from perfeval_xlsx.reading.mark import TEMPLATE, mark_properties
 
 INPUT_FILL = "#FFF2CC"  # pale yellow: "fill me in"
 LABEL_FILL = "#E7EEF7"  # pale blue-grey: printed labels
@@ -47,6 +49,10 @@ BAD_FILL, BAD_FONT = "#FCE4D6", "#9C0006"
 # Fixed document dates keep the output byte-for-byte reproducible.
 DOC_CREATED = datetime(2024, 1, 1)
 LAST_COL = len(INDICATOR_COLUMNS) - 1  # J
+#: an indicator row without a height of its own grows with what the unit types (Excel, WPS and
+#: LibreOffice fit such rows to their wrapped text); blank, it is this tall
+AUTO_ROW = 13.5
+MARGINS = (0.4, 0.4, 0.6, 0.6)  # inches: left, right, top, bottom
 
 
 def excel_number_text(value: float) -> str:
@@ -122,19 +128,20 @@ class _SheetWriter:
         else:
             self.ws.write_string(row, col, str(value), fmt)
 
-    def _fit_height(self, row: int, text: Any, width: float, minimum: float = 20.0) -> None:
-        lines = _lines_needed("" if text is None else str(text), width)
-        self.heights[row] = max(self.heights.get(row, minimum), minimum, lines * LINE_HEIGHT + 6)
+    def _fit_height(self, row: int, text: Any, width: float, minimum: float = 20.0, font_size: float = 10.0) -> None:
+        lines = _lines_needed("" if text is None else str(text), width, font_size)
+        self.heights[row] = max(self.heights.get(row, minimum), minimum, lines * line_height(font_size) + 6)
 
     def _fit_run(self, top: int, bottom: int, text: str, width: float) -> None:
-        """Give a merged run of rows enough height for its label, shared over the rows."""
+        """Give a merged run of rows enough height for its label, shared over the rows (a merged
+        label does not make its rows grow by itself)."""
         needed = _lines_needed(text, width) * LINE_HEIGHT + 6
         rows = range(top, bottom + 1)
-        have = sum(self.heights.get(r, 20.0) for r in rows)
+        have = sum(self.heights.get(r, AUTO_ROW) for r in rows)
         if have < needed:
             extra = (needed - have) / len(rows)
             for r in rows:
-                self.heights[r] = self.heights.get(r, 20.0) + extra
+                self.heights[r] = self.heights.get(r, AUTO_ROW) + extra
 
     @staticmethod
     def _width(first: int, last: int) -> float:
@@ -155,7 +162,8 @@ class _SheetWriter:
         total_row = self._footer(last + 1, first, last, funds_total_row)
         self._status(total_row)
         self._page_setup(table_header_row, total_row + 2)
-        for row, height in self.heights.items():
+        self._page_breaks(table_header_row, first, total_row + 2)
+        for row, height in sorted(self.heights.items()):
             ws.set_row(row, height)
         ws.protect(
             "",
@@ -319,12 +327,13 @@ class _SheetWriter:
             self._write(r, col["reason"], ind.reason, f.input(align="left"))
             for key in ("level1", "level2", "level3", "operator", "target", "unit", "actual", "weight", "score", "reason"):
                 self._place(f"indicators[{i}].{key}", r, col[key])
-            height = 20.0
-            for key, value in (("level3", ind.level3), ("target", ind.target), ("actual", ind.actual), ("reason", ind.reason)):
-                if isinstance(value, str):
-                    lines = _lines_needed(value, INDICATOR_COLUMNS[col[key]].width)
-                    height = max(height, lines * LINE_HEIGHT + 6)
-            self.heights[r] = height
+            # a row's height is set only where its text needs more than one line: the others
+            # keep growing with what the unit types
+            lines = max((_lines_needed(value, INDICATOR_COLUMNS[col[key]].width)
+                         for key, value in (("level3", ind.level3), ("target", ind.target), ("actual", ind.actual),
+                                            ("reason", ind.reason)) if isinstance(value, str)), default=1)
+            if lines > 1:
+                self.heights[r] = max(20.0, lines * LINE_HEIGHT + 6)
         self._merge_groups(first, rows)
         self._indicator_validations(first, last)
         # a self-score above its 分值 turns red while the unit types it
@@ -463,7 +472,7 @@ class _SheetWriter:
                 "合计应为 100 分，右上角和“总分”行实时显示合计；4. 需要增加指标行时，先“审阅→撤销工作表保护”（无密码），"
                 "在同一二级指标的行中间插入。详见“填表说明”工作表。")
         ws.merge_range(row + 2, 0, row + 2, LAST_COL, note, f(align="left", font_size=9))
-        self.heights[row + 2] = 30
+        self._fit_height(row + 2, note, self._width(0, LAST_COL), 30, font_size=9)
         return row
 
     def _status(self, total_row: int) -> None:
@@ -490,7 +499,8 @@ class _SheetWriter:
         ws.set_paper(9)  # A4
         ws.fit_to_pages(1, 0)
         ws.center_horizontally()
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        left, right, top, bottom = MARGINS
+        ws.set_margins(left=left, right=right, top=top, bottom=bottom)
         ws.set_footer("&C第 &P 页，共 &N 页")
         ws.repeat_rows(table_header_row)
         ws.print_area(0, 0, last_row, LAST_COL)
@@ -498,6 +508,23 @@ class _SheetWriter:
         ws.hide_gridlines(2)
         ws.set_selection(xl_rowcol_to_cell(2, 2))
         ws.activate()
+
+    def _page_breaks(self, table_header_row: int, first: int, last_row: int) -> None:
+        """Manual breaks between groups: no 一级/二级 group split from its label, the 总分 and 评价等级
+        rows never alone on a page (rows here are 0-based, pagination counts from 1)."""
+        heights = {r + 1: h for r, h in self.heights.items()}
+        rows = [(first + i + 1, ind.level1, ind.level2) for i, ind in enumerate(self.c.indicators)]
+        blocks = with_footer(group_blocks(rows), last_row + 1)
+        if blocks:  # the table's header row stays with its first rows
+            blocks[0].first = table_header_row + 1
+        width = sum(column_points(c.width) for c in INDICATOR_COLUMNS)
+        capacity = page_capacity(paper=9, landscape=True, margins_in=MARGINS, sheet_width_pt=width)
+        before = sum(heights.get(r, AUTO_ROW) for r in range(1, table_header_row + 1))
+        repeated = heights.get(table_header_row + 1, AUTO_ROW)
+        breaks = row_breaks(heights, blocks, capacity, before=before, repeated=repeated,
+                            title_rows=(table_header_row + 1, table_header_row + 1), default=AUTO_ROW)
+        if breaks:
+            self.ws.set_h_pagebreaks(breaks)
 
 
 def _instructions(workbook, formats: _Formats, layout: FormLayout) -> None:
@@ -542,6 +569,8 @@ def write_form(content: FormContent, path: str | Path) -> dict[str, str]:
             "company": "",
             "created": DOC_CREATED,
         })
+        for name, value in mark_properties(TEMPLATE, ""):
+            workbook.set_custom_property(name, value)
         formats = _Formats(workbook)
         cells = _SheetWriter(workbook, formats, content).write()
         _instructions(workbook, formats, layout)

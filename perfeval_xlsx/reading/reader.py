@@ -18,6 +18,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from perfeval_xlsx.forms.model import Cell, Form, FundsLine, GroupLabel, Header, IndicatorRow
 from perfeval_xlsx.reading.grid import SheetGrid, WorkbookGrid, formula_literal
+from perfeval_xlsx.reading.mark import read_as_form, read_mark
 from perfeval_xlsx.reading.safety import FileProblem, cached_formula_values, inspect_file
 from perfeval_xlsx.reading.values import normalize_label, normalize_text
 from perfeval_xlsx.vocab import OUTPUT_SHEETS
@@ -346,18 +347,24 @@ def load(path: str | Path, keep_vba: bool = False, workbook: bool = True) -> Loa
         if problem.code != "E-FILE-CORRUPT":
             raise
         grid = None  # something our XML reader does not follow: openpyxl reads it
-    if grid is None:
+    mark = read_mark(path)  # cheap: docProps/custom.xml and the sheet names only
+    if grid is None or (mark is not None and mark.is_output):
+        # openpyxl reads what our XML reader does not follow, and our own outputs: a roll-up is
+        # refused, a scored copy gives back the unit's own form (reading.mark)
         wb = open_workbook(path, keep_vba=keep_vba)
+        restored = read_as_form(wb)
         ws = choose_sheet(wb)
         try:
             cached = cached_formula_values(path, ws.title)
         except Exception:  # noqa: BLE001 - no cached values: formulas will be reported
             cached = {}
+        cached.update(restored)
         return Loaded(kind, read_sheet(ws, cached, str(path)), workbook=wb, sheet=ws)
     sheet = choose_sheet(grid.sheets)
     loaded = Loaded(kind, read_grid_form(grid, sheet), grid=grid, sheet=sheet)
     if workbook:
         loaded.workbook = open_workbook(path, keep_vba=keep_vba)
+        read_as_form(loaded.workbook)  # records for the writer whose form this is (no mark here)
     return loaded
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from perfeval_xlsx.errors import ProfileError
 from perfeval_xlsx.reading.values import Words, normalize_text
+from perfeval_xlsx.tomlerror import toml_error_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -119,7 +120,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
     except FileNotFoundError:
         raise ProfileError(f"找不到评分规则文件“{path}”。") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"评分规则文件“{path}”格式有误：{exc}。") from None
+        raise ProfileError(f"评分规则文件“{path}”格式有误：{toml_error_text(exc)}。请改正后再运行。") from None
     return profile_from_dict(data, str(path))
 
 

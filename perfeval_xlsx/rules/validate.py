@@ -100,6 +100,8 @@ def _text(cell: Cell | None) -> str:
 def _shown(value: Any) -> str:
     if isinstance(value, float):
         return format_number(value)
+    if hasattr(value, "date") and hasattr(value, "hour") and not (value.hour or value.minute or value.second):
+        return value.date().isoformat()  # a date cell: 2024-06-28, not 2024-06-28 00:00:00
     return str(value).strip() if value is not None else ""
 
 
