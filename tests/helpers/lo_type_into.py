@@ -8,6 +8,7 @@ fits the row to its text (OptimalHeight), before and after. OUT.pdf: the sheet e
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -64,6 +65,7 @@ def main():
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 main()
