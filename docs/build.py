@@ -62,7 +62,7 @@ def commands_block() -> str:
             rows.append(f"| {_cell(names)} | {_cell(help_text)} |")
         if rows:
             out.append("| 参数 | 说明 |\n| --- | --- |\n" + "\n".join(rows) + "\n")
-        example = re.search(r"Example:\s*(.+)", cmd.help or "")
+        example = re.search(r"(?:Example:|示例：)\s*(.+)", cmd.help or "")
         if example:
             out.append(f"例：`{example.group(1).strip()}`\n")
     return "\n".join(out)

@@ -216,7 +216,7 @@ def report(
 
     退出码：0 没有错误；1 有文件存在错误（报告已生成，注明待更正）；2 有文件无法读取或用法错误。
 
-    Example: perfeval report samples/ -o 自评报告/
+    示例：perfeval report samples/ -o 自评报告/
     """
     import warnings
 

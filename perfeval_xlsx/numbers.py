@@ -45,8 +45,11 @@ def format_number(value: float | None) -> str:
     """``92.73``, ``100``, ``0.5`` — as few digits as the value needs; ``""`` for None."""
     if value is None:
         return ""
-    value = round(float(value), 6)
-    return f"{value:g}" if abs(value) < 1e15 else str(value)
+    number = as_float(value)
+    if number is None:  # a 400-digit integer or NaN: shown as it is, never an OverflowError
+        return str(value)
+    number = round(number, 6)
+    return f"{number:g}" if abs(number) < 1e15 else str(number)
 
 
 def differs(a: float, b: float, tolerance: float) -> bool:

@@ -13,7 +13,7 @@ import pytest
 
 from .conftest import BASE, run_cli
 
-COMMANDS = ("template", "check", "score", "batch", "watch", "mail")
+COMMANDS = ("template", "check", "score", "report", "batch", "watch", "mail")
 
 #: click's and typer's own words: none may appear
 ENGLISH = (
@@ -28,7 +28,8 @@ NAMES = {
     "perfeval", "xlsx", "xlsm", "xls", "json", "toml", "csv", "eml", "pem", "auto", "mof", "framework", "Ctrl",
     "Excel", "WPS", "LibreOffice", "Outlook", "Foxmail", "Thunderbird", "STARTTLS", "SSL", "TLS", "MB",
     "PERFEVAL_SMTP_PASSWORD", "rollup", "summary", "files", "mail", "to", "year", "count", "batch", "samples",
-    "broken", "cn", "example", "smtp", "jxk", "cwk", "Z", "true", "false", *COMMANDS,
+    "broken", "cn", "example", "smtp", "jxk", "cwk", "Z", "true", "false", "et", "ods", "docx", "standard", "Word",
+    *COMMANDS,
 }
 
 

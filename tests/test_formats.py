@@ -257,8 +257,12 @@ def test_xls_and_ods_in_a_batch_are_in_the_rollup_with_their_scores(mixed_batch)
     data = json.loads(result.stdout)
     assert data["skipped"] == [] and data["summary"]["total"] == 4 and data["summary"]["unreadable"] == 0
     rows = read_table(out / Path(data["rollup"]).name, "项目汇总")
+    totals = [r for r in rows if r["主管部门"] == "合计/平均"]
+    rows = [r for r in rows if r["主管部门"] != "合计/平均"]
     got = {r["源文件"]: (r["总分"], r["等级"]) for r in rows}
     assert got == EXPECTED_BATCH
+    # the 合计/平均 row: the average of the four totals
+    assert len(totals) == 1 and totals[0]["总分"] == pytest.approx(round(sum(t for t, _ in EXPECTED_BATCH.values()) / 4, 2))
     names = {r["源文件"]: r["评分副本"] for r in rows}
     assert names["新疆工商联.ods"] == "新疆工商联_评分.xlsx" and names["某街道办事处.xls"] == "某街道办事处_评分.xlsx"
     # the inputs are as they were, and nothing was written beside them (no LibreOffice lock file)

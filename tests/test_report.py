@@ -323,7 +323,7 @@ def test_report_command_exit_codes(tmp_path):
     assert done.returncode == 2 and "不是文件夹" in done.stderr
     done = run_cli("report", str(good), "-o", str(out), "--template", "no-such")
     assert done.returncode == 2 and "未知的报告模板" in done.stderr and "Traceback" not in done.stderr
-    assert "Example:" in run_cli("report", "--help").stdout
+    assert "示例：" in run_cli("report", "--help").stdout
 
 
 def test_batch_report_writes_each_report_and_the_summary(tmp_path):

@@ -119,13 +119,13 @@ def test_each_version_is_scored_once_and_other_files_are_reported_once(tmp_path)
         expected = generated_form(inbox / "表.xlsx", 1, 4)  # a corrected version: 4 trainees short
         wait_for(lambda: w.rounds_after("已评分  表.xlsx  总分 99.4") == 1, what="the new version and its round")
         (inbox / "说明.txt").write_text("各单位请于月底前报送", encoding="utf-8")  # no spreadsheet: ignored
-        (inbox / "旧表.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
-        wait_for(lambda: w.rounds_after("已跳过  旧表.xls") == 1, what="the skipped file and its round")
+        (inbox / "旧表.xlsb").write_bytes(b"PK\x03\x04" + b"\x00" * 512)  # .xls/.et/.ods are scored; .xlsb is not
+        wait_for(lambda: w.rounds_after("已跳过  旧表.xlsb") == 1, what="the skipped file and its round")
         rounds = w.rounds()
         time.sleep(2 * SETTLE + 1)
     assert expected == 99.4 and w.results[1][1].total == pytest.approx(99.4)
     assert scored_copy_total(out / "表_评分.xlsx") == pytest.approx(99.4)
-    assert sum("已跳过  旧表.xls" in line for line in w.logs) == 1 and not [x for x in w.logs if "说明.txt" in x]
+    assert sum("已跳过  旧表.xlsb" in line for line in w.logs) == 1 and not [x for x in w.logs if "说明.txt" in x]
     assert sum("已评分  表.xlsx" in line for line in w.logs) == 2  # two versions, one line each
     assert w.rounds() == rounds
     assert len(list(out.glob("汇总_*.xlsx"))) == 1  # each round replaces this session's roll-up

@@ -193,7 +193,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
     moment = now or datetime.now()
     result = BatchResult(inbox, outbox, files, skipped, None, outbox / BATCH_FILE,
                          "auto" if profile is None else profile.name, moment.isoformat(timespec="seconds"), cache_path,
-                         retired)
+                         retired=retired)
     result.rollup = write_rollup(outbox, result.iter_files(relative_output=True), skipped=skipped,
                                  generated_at=moment, profile=result.profile, relative_to=inbox,
                                  keep_older=keep_rollups)

@@ -112,6 +112,8 @@ class _FormEdits:
         if not address:
             return None
         cell = self.anchor(address)
+        if type(cell).__name__ == "MergedCell":  # inside overlapping merges openpyxl cannot resolve:
+            return None  # left as the unit has it (评分汇总 and 评分明细 carry the score)
         self.originals.setdefault(cell.coordinate, cell.value)
         cell.value = value
         if number_format:
@@ -728,5 +730,16 @@ def write_scored_copy(result: CheckResult, source: Path, target: Path) -> Path:
     _set_mark(wb, ws, edits.originals, source_name)
     with replacing(target) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        _no_unsavable_numbers(wb)
         wb.save(tmp)
     return target
+
+
+def _no_unsavable_numbers(wb) -> None:
+    """An integer too large for a float (a 400-digit number in a damaged file) cannot be saved by
+    openpyxl: it is kept as the text it was, which is also how the reader took it."""
+    for ws in wb.worksheets:
+        for cell in getattr(ws, "_cells", {}).values():
+            value = cell._value if hasattr(cell, "_value") else None
+            if type(value) is int and not -(2 ** 1023) < value < 2 ** 1023:
+                cell.value = str(value)

@@ -34,6 +34,8 @@ from typing import Any
 
 from defusedxml import ElementTree as SafeET
 
+from perfeval_xlsx.vocab import ROLLUP_CHARTS, ROLLUP_DETAIL, ROLLUP_SUMMARY, SHEET_DETAIL, SHEET_SUMMARY
+
 MARK_PROPERTY = "perfeval-xlsx"
 SOURCE_PROPERTY = "perfeval-xlsx 原表"
 ORIGINAL_PROPERTY = "perfeval-xlsx 原填内容 {}"
@@ -44,8 +46,8 @@ TEMPLATE, SCORED, ROLLUP = "template", "scored", "rollup"
 KINDS = (TEMPLATE, SCORED, ROLLUP)
 
 #: sheets that tell a workbook written before the mark existed
-LEGACY_SCORED_SHEETS = frozenset({"评分汇总", "评分明细"})
-LEGACY_ROLLUP_SHEETS = frozenset({"项目汇总", "指标明细", "图表"})
+LEGACY_SCORED_SHEETS = frozenset({SHEET_SUMMARY, SHEET_DETAIL})
+LEGACY_ROLLUP_SHEETS = frozenset({ROLLUP_SUMMARY, ROLLUP_DETAIL, ROLLUP_CHARTS})
 
 _NS_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 _NS_VT = "{http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes}"
@@ -146,7 +148,10 @@ def _normal(value: Any) -> str | None:
     if isinstance(value, bool):
         return f"b:{int(value)}"
     if isinstance(value, (int, float)):
-        return f"n:{float(value)!r}"
+        try:
+            return f"n:{float(value)!r}"
+        except OverflowError:  # an integer no spreadsheet holds: spelled as it is
+            return f"n:{value}"
     if isinstance(value, (datetime, date, time)):
         return f"d:{value.isoformat()}"
     return f"s:{value}"
