@@ -134,7 +134,7 @@ def convert_to_pdf(soffice: str, files: list[Path], outdir: Path) -> subprocess.
 MEASURE = """
 import resource, subprocess, sys, time
 t = time.perf_counter()
-r = subprocess.run([sys.executable, "-m", "perfeval_xlsx", "check", "--json", sys.argv[1]], capture_output=True, text=True)
+r = subprocess.run([sys.executable, "-m", "perfeval_xlsx", *sys.argv[1:]], capture_output=True, text=True)
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(time.perf_counter() - t, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, r.returncode)
 print(r.stdout)
@@ -145,9 +145,14 @@ def measure_check(path: Path):
     """`perfeval check --json PATH` in a child process: (wall s, CPU s, peak RSS kB, exit code,
     parsed JSON). The work done is the CPU time (start-up included); the wall time also counts
     what other processes of a busy machine take, so tests bound it only loosely (a hang)."""
+    return measure_cli("check", "--json", str(path))
+
+
+def measure_cli(*args: str):
+    """`perfeval ARGS` (with --json) in a child process, measured as `measure_check` does."""
     import json
 
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True, text=True, timeout=120)
     first, _, rest = out.stdout.partition("\n")
     wall, cpu, rss, code = first.split()
     return float(wall), float(cpu), int(rss), int(code), json.loads(rest)

@@ -19,7 +19,7 @@ from perfeval_xlsx.batch import discover, run_batch
 from perfeval_xlsx.batch.cache import _CacheWriter
 from perfeval_xlsx.batch.pool import Scorer, _score_job
 
-from .conftest import BASE, SAMPLES, run_cli
+from .conftest import BASE, SAMPLES, measure_cli, run_cli
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 
@@ -244,3 +244,51 @@ def test_smtp_explanations_tell_a_temporary_refusal_and_a_drop_mid_message_apart
     mid = _explain(dropped, settings, Planned())
     assert "传送邮件的过程中断开" in mid and "--ssl" not in mid
     assert "加密方式与端口不匹配" in _explain(dropped, settings, None)  # at connect time it is the likely cause
+
+
+# --------------------------------------------------------------------------- hostile, in a child process
+
+
+def _edited_sheet(path: Path, edit) -> Path:
+    """The base sample with its form sheet's XML edited (one edit, the rest copied as is)."""
+    import zipfile
+
+    with zipfile.ZipFile(BASE) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = edit(body)
+            zout.writestr(info.filename, body)
+    return path
+
+
+def _merge(ref: str):
+    def edit(xml: bytes) -> bytes:
+        return xml.replace(b"</mergeCells>", f'<mergeCell ref="{ref}"/></mergeCells>'.encode(), 1)
+    return edit
+
+
+def _inflating_rows(xml: bytes) -> bytes:
+    """About 140 MB of cells (rows without addresses, as the format allows), a few MB packed."""
+    block = b"".join(b'<row><c t="inlineStr"><is><t>%d</t></is></c><c><v>%d</v></c></row>' % (i, i * 7) for i in range(200))
+    return xml.replace(b"</sheetData>", block * 12_000 + b"</sheetData>", 1)
+
+
+@pytest.mark.parametrize("name,edit,code", [
+    ("merge-to-XFD", _merge("K1:XFD1048576"), None),  # read and scored: the merge costs its used cells only
+    ("merge-column", _merge("L1:L1048576"), None),
+    ("inflating", _inflating_rows, "E-FILE-UNSAFE"),  # refused after 60,000 cells, in seconds
+])
+def test_hostile_xlsx_answered_within_5s_and_300mb_by_check_and_score(tmp_path, name, edit, code):
+    path = _edited_sheet(tmp_path / f"{name}.xlsx", edit)
+    assert path.stat().st_size < 3 * 1024 * 1024
+    for args in (("check", "--json", str(path)), ("score", "--json", "-o", str(tmp_path / "out"), str(path))):
+        wall, cpu, rss_kb, returncode, report = measure_cli(*args)
+        assert cpu < 5.0 and wall < 30.0, (args[0], cpu, wall)
+        assert rss_kb < 300 * 1024, (args[0], rss_kb)
+        codes = [f["code"] for f in report[0]["findings"]]
+        if code is None:
+            assert returncode == 0 and codes == [], (args[0], codes)  # the base form is clean: total 100
+            assert report[0].get("total", 100) == 100
+        else:
+            assert returncode == 2 and codes == [code]
