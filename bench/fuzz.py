@@ -407,6 +407,7 @@ def campaign(files: int = 1000, seed: int = 20261202, jobs: int = 2, folder: Pat
     tasks.reverse()
     runs: list[Run] = []
     busy: dict = {}  # connection -> (process, task)
+    retried: set = set()
 
     def start():
         parent, child = ctx.Pipe()
@@ -443,6 +444,12 @@ def campaign(files: int = 1000, seed: int = 20261202, jobs: int = 2, folder: Pat
                 if proc.is_alive():  # no answer in three time limits: a hang the alarm did not stop
                     proc.kill()
                 proc.join(5)
+                if proc.exitcode == 0 and task not in retried:  # it stopped cleanly before it began: again
+                    retried.add(task)
+                    tasks.append(task)
+                    del busy[conn]
+                    idle.append(start())
+                    continue
                 runs.append(Run(Path(task[0]).name, task[1], task[2], None, 0, 0, crashed=not ready, timeout=not ready,
                                 note=f"worker exit code {proc.exitcode}"))
                 if ready:

@@ -250,6 +250,8 @@ def _mark_findings(ws: Worksheet, result: CheckResult) -> set[str]:
 def _legend_cells(ws: Worksheet, row: int, first_col: int, severities, write) -> None:
     """颜色说明 and one filled cell per severity shown, on `row` from `first_col` on."""
     label = write(row, first_col, "颜色说明：")
+    if label is None:  # the row lies inside merges openpyxl cannot resolve: no legend there
+        return
     label.font = Font(name=FONT, size=9, bold=True)
     label.alignment = Alignment(horizontal="right", vertical="center")
     col = first_col + 1
@@ -257,6 +259,8 @@ def _legend_cells(ws: Worksheet, row: int, first_col: int, severities, write) ->
         if severity not in severities:
             continue
         cell = write(row, col, LEGEND[severity])
+        if cell is None:
+            continue
         cell.fill = FILL[severity]
         cell.font = Font(name=FONT, size=9)
         cell.border = BOX
