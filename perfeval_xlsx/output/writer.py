@@ -176,17 +176,22 @@ def _fill_form(edits: _FormEdits, result: CheckResult) -> None:
     # the unit's own 得分, kept visible in a column right of the table
     if form.header_row and moved:
         header = edits.set(f"{col}{form.header_row}", SELF_SCORE_HEADER)
-        header.font = Font(name=FONT, bold=True, size=10)
-        header.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        header.border = BOX
-        header.fill = HEADER_FILL
+        if header is not None:  # (None: inside merges openpyxl cannot resolve)
+            header.font = Font(name=FONT, bold=True, size=10)
+            header.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            header.border = BOX
+            header.fill = HEADER_FILL
     for row, value in moved:
         cell = edits.set(f"{col}{row}", value)
+        if cell is None:
+            continue
         cell.font = Font(name=FONT, size=10, color="595959")
         cell.alignment = Alignment(horizontal="center", vertical="center")
         cell.border = BOX
     for row, text in notes:
         cell = edits.set(f"{col}{row}", text)
+        if cell is None:
+            continue
         cell.font = Font(name=FONT, size=9, color="595959")
         cell.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
     width = ws.column_dimensions[col].width
@@ -267,8 +272,9 @@ def _legend_cells(ws: Worksheet, row: int, first_col: int, severities, write) ->
         cell.alignment = Alignment(horizontal="center", vertical="center", shrink_to_fit=True)
         col += 1
     note = write(row, col, "鼠标停在标色的单元格上可看到说明；各问题见“问题清单”工作表。")
-    note.font = Font(name=FONT, size=9, color="595959")
-    note.alignment = Alignment(horizontal="left", vertical="center")
+    if note is not None:
+        note.font = Font(name=FONT, size=9, color="595959")
+        note.alignment = Alignment(horizontal="left", vertical="center")
 
 
 def _form_legend(edits: _FormEdits, result: CheckResult, severities: set[str]) -> int | None:
