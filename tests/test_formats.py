@@ -28,7 +28,7 @@ from perfeval_xlsx.reading.grid import SheetGrid
 from perfeval_xlsx.reading.soffice import ConversionFailed, convert
 from perfeval_xlsx.score import score_file
 
-from .conftest import BASE, SAMPLES, SEED000, convert_to_pdf, measure_check, run_cli, soffice_binary
+from .conftest import BASE, SAMPLES, SEED000, convert_to_pdf, measure_check, need_soffice, run_cli, soffice_binary
 from .test_batch import read_table, scored_copy_total
 
 MANIFEST = {m["file"]: m for m in json.loads((SAMPLES / "manifest.json").read_text(encoding="utf-8"))}
@@ -42,21 +42,12 @@ HAND_TOTALS = {
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def _need_soffice() -> str:
-    binary = soffice_binary()
-    if binary is None:
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail("CI must have LibreOffice (soffice): .ci/run installs libreoffice-calc-nogui")
-        pytest.skip("LibreOffice (soffice) is not installed")
-    return binary
 
 
 @pytest.fixture(scope="session")
 def converted(tmp_path_factory) -> dict[str, dict[str, Path]]:
     """Every sample as LibreOffice itself saves it as .xls and as .ods: {sample: {"xls", "ods"}}."""
-    binary = _need_soffice()
+    binary = need_soffice()
     folder = tmp_path_factory.mktemp("converted")
     copies = []
     for i, name in enumerate(SAMPLE_FILES):
@@ -289,7 +280,7 @@ def test_scored_copies_of_xls_and_ods_read_back_in_pandas(mixed_batch):
 
 
 def test_scored_copies_of_xls_and_ods_open_in_libreoffice(mixed_batch, tmp_path):
-    binary = _need_soffice()
+    binary = need_soffice()
     _, out, _, _ = mixed_batch
     copies = []
     for i, source in enumerate(EXPECTED_BATCH):
@@ -355,7 +346,7 @@ def test_score_command_on_an_ods_writes_an_xlsx_beside_it(converted, tmp_path):
 
 
 def test_two_conversions_at_once_do_not_collide(converted, tmp_path):
-    _need_soffice()
+    need_soffice()
     results: dict[int, Path | Exception] = {}
 
     def run(i: int, source: Path) -> None:
@@ -432,7 +423,7 @@ def _uno_python() -> str:
 
 @pytest.mark.parametrize("fmt,filter_name", [("xls", "MS Excel 97"), ("ods", "calc8")])
 def test_password_protected_xls_and_ods_saved_by_libreoffice(converted, tmp_path, fmt, filter_name):
-    binary = _need_soffice()
+    binary = need_soffice()
     python = _uno_python()
     target = tmp_path / f"加密.{fmt}"
     subprocess.run([python, "-c", UNO_SAVE, str(converted[BASE.name][fmt]), str(target), "123456",
@@ -658,7 +649,7 @@ def _ods_formula_without_result(converted, tmp_path: Path) -> Path:
 
 
 def test_ods_formula_without_result_is_computed_by_libreoffice(converted, tmp_path):
-    _need_soffice()
+    need_soffice()
     result = check_file(_ods_formula_without_result(converted, tmp_path))
     assert [(f.code, f.cell, f.value) for f in result.findings] == [("I-FORMULA-COMPUTED", "F7", 7.94)]
     assert "LibreOffice" in result.findings[0].message

@@ -23,6 +23,7 @@ from typing import Any
 from xml.parsers import expat
 
 from perfeval_xlsx.errors import FileProblem
+from perfeval_xlsx.reading.safety import XML_SEP, XmlDeclarationRefused, parse_xml
 from perfeval_xlsx.reading.grid import MAX_CELLS, MAX_COLS, MAX_ROWS, CellStyle, GridCell, SheetGrid, WorkbookGrid, integral
 
 NS = {
@@ -34,7 +35,7 @@ NS = {
     "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
     "calcext": "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0",
 }
-_SEP = "|"
+_SEP = XML_SEP
 
 
 def _q(prefix: str, name: str) -> str:
@@ -70,10 +71,6 @@ _TO_POINTS = {"in": 72.0, "cm": 72 / 2.54, "mm": 72 / 25.4, "pt": 1.0, "pc": 12.
 
 
 class _Unsafe(Exception):
-    pass
-
-
-class _Doctype(Exception):
     pass
 
 
@@ -390,18 +387,7 @@ def _value(value_type: str | None, attrs: dict[str, str], text: str) -> Any:
 
 
 def _parse(data: bytes, handler) -> None:
-    parser = expat.ParserCreate(namespace_separator=_SEP)
-    parser.buffer_text = True
-
-    def forbidden(*_args) -> None:
-        raise _Doctype()
-
-    parser.StartDoctypeDeclHandler = forbidden
-    parser.EntityDeclHandler = forbidden
-    parser.StartElementHandler = handler.start
-    parser.EndElementHandler = handler.end
-    parser.CharacterDataHandler = handler.chars
-    parser.Parse(data, True)
+    parse_xml(data, handler.start, handler.end, handler.chars)
 
 
 def read_ods(path: Path) -> WorkbookGrid:
@@ -434,7 +420,7 @@ def read_ods(path: Path) -> WorkbookGrid:
         _parse(content, _Both())
     except _Unsafe:
         raise FileProblem(*TOO_MANY) from None
-    except _Doctype:
+    except XmlDeclarationRefused:
         raise FileProblem("E-FILE-UNSAFE", "表格内容含有 XML 实体声明（可被用来耗尽内存），已拒绝读取。"
                                            "请在 LibreOffice/WPS 中另存为 .xlsx 后再提交。") from None
     except MemoryError:

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
 from perfeval_xlsx.forms.model import Cell, Form, FundsLine, GroupLabel, Header, IndicatorRow
-from perfeval_xlsx.reading.grid import SheetGrid, WorkbookGrid, formula_literal
+from perfeval_xlsx.reading.grid import SheetGrid, WorkbookGrid
 from perfeval_xlsx.reading.mark import read_as_form, read_mark
 from perfeval_xlsx.reading.safety import FileProblem, cached_formula_values, inspect_file
 from perfeval_xlsx.reading.values import normalize_label, normalize_text
@@ -163,16 +163,11 @@ class _Grid:
 
     @property
     def max_row(self) -> int:
-        return max((r for r, _ in self.cells), default=0)
+        return self.sheet.max_row
 
     @property
     def max_col(self) -> int:
-        return max((c for _, c in self.cells), default=0)
-
-
-def _formula_literal(formula: Any) -> str:
-    """The first text literal of a formula (our 一级 labels) when it has no cached value."""
-    return formula_literal(formula)
+        return self.sheet.max_col
 
 
 def _indicator_header_row(grid: _Grid) -> int | None:

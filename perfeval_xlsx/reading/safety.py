@@ -218,3 +218,32 @@ def cached_formula_values(path: Path, sheet_title: str) -> dict[str, Any]:
                             out[elem.get("r")] = v.text
                 elem.clear()
     return out
+
+
+class XmlDeclarationRefused(Exception):
+    """A DOCTYPE or ENTITY declaration met while parsing a part (entity expansion is refused)."""
+
+
+#: namespace separator of the expat parsers: element names arrive as ``namespace|local``
+XML_SEP = "|"
+
+
+def parse_xml(data: bytes, start, end=None, chars=None) -> None:
+    """Stream `data` through expat (the standard library's C parser) with the given handlers,
+    refusing any DOCTYPE or ENTITY declaration wherever it stands and in any encoding."""
+    from xml.parsers import expat
+
+    parser = expat.ParserCreate(namespace_separator=XML_SEP)
+    parser.buffer_text = True
+
+    def refused(*_args) -> None:
+        raise XmlDeclarationRefused()
+
+    parser.StartDoctypeDeclHandler = refused
+    parser.EntityDeclHandler = refused
+    parser.StartElementHandler = start
+    if end is not None:
+        parser.EndElementHandler = end
+    if chars is not None:
+        parser.CharacterDataHandler = chars
+    parser.Parse(data, True)

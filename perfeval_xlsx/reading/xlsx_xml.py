@@ -28,18 +28,15 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, fr
 
 from perfeval_xlsx.errors import FileProblem
 from perfeval_xlsx.reading.grid import MAX_CELLS, GridCell, SheetGrid, WorkbookGrid
+from perfeval_xlsx.reading.safety import XML_SEP, XmlDeclarationRefused, parse_xml
 
 MAINS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main", "http://purl.oclc.org/ooxml/spreadsheetml/main")
 RELS = ("http://schemas.openxmlformats.org/officeDocument/2006/relationships",
         "http://purl.oclc.org/ooxml/officeDocument/relationships")
 PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
-SEP = "|"
+SEP = XML_SEP
 WORKSHEET_TYPES = ("/worksheet",)
 CORRUPT = "E-FILE-CORRUPT", "文件内容无法解析，可能已损坏。请在 Excel/WPS 中打开并重新保存为 .xlsx 后再提交。"
-
-
-class _Refused(Exception):
-    pass
 
 
 class _TooMany(Exception):
@@ -60,23 +57,6 @@ def _local(name: str) -> str:
     return local
 
 
-def _parse(data: bytes, start, end=None, chars=None) -> None:
-    parser = expat.ParserCreate(namespace_separator=SEP)
-    parser.buffer_text = True
-
-    def refused(*_args) -> None:
-        raise _Refused()
-
-    parser.StartDoctypeDeclHandler = refused
-    parser.EntityDeclHandler = refused
-    parser.StartElementHandler = start
-    if end is not None:
-        parser.EndElementHandler = end
-    if chars is not None:
-        parser.CharacterDataHandler = chars
-    parser.Parse(data, True)
-
-
 def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     """Id → (type, target path in the zip) of a part's relationships."""
     folder, name = posixpath.split(part)
@@ -91,7 +71,7 @@ def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
             full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
             out[attrs.get("Id", "")] = (attrs.get("Type", ""), full)
 
-    _parse(zf.read(path), start)
+    parse_xml(zf.read(path), start)
     return out
 
 
@@ -111,7 +91,7 @@ def _workbook(zf: zipfile.ZipFile) -> tuple[list[tuple[str, str, str]], bool]:
         elif local == "workbookPr":
             flags["1904"] = attrs.get("date1904") in ("1", "true")
 
-    _parse(zf.read("xl/workbook.xml"), start)
+    parse_xml(zf.read("xl/workbook.xml"), start)
     return sheets, flags["1904"]
 
 
@@ -143,7 +123,7 @@ def _styles(zf: zipfile.ZipFile, part: str | None) -> list[str]:
         if _local(tag) == "cellXfs":
             state["xfs"] = False
 
-    _parse(zf.read(part), start, end)
+    parse_xml(zf.read(part), start, end)
     return formats
 
 
@@ -176,7 +156,7 @@ def _shared_strings(zf: zipfile.ZipFile, part: str | None) -> list[str]:
         if state["in_t"]:
             parts.append(text)
 
-    _parse(zf.read(part), start, end, chars)
+    parse_xml(zf.read(part), start, end, chars)
     return strings
 
 
@@ -361,10 +341,10 @@ def read_xlsx(path: Path) -> WorkbookGrid:
                 sheet = SheetGrid(name, state=state if state in ("visible", "hidden", "veryHidden") else "visible")
                 if part in zf.NameToInfo:
                     handler = _Sheet(sheet, strings, formats, date_styles, epoch, budget)
-                    _parse(zf.read(part), handler.start, handler.end, handler.chars)
+                    parse_xml(zf.read(part), handler.start, handler.end, handler.chars)
                     _merged_followers(sheet)
                 grid.sheets.append(sheet)
-    except _Refused:
+    except XmlDeclarationRefused:
         raise FileProblem("E-FILE-UNSAFE", "文件含有 XML 实体声明，已拒绝读取。请在 Excel/WPS 中另存为新的 .xlsx 后再提交。") from None
     except (_TooMany, MemoryError):
         raise FileProblem("E-FILE-UNSAFE", f"工作簿含有超过 {MAX_CELLS:,} 个单元格，远超正常的自评表，已拒绝读取。"
