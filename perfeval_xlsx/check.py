@@ -28,11 +28,11 @@ class CheckResult:
     findings: list[Finding]
     profile: str = ""
     form: Any = None  # model.Form
-    workbook: Any = None  # the loaded openpyxl workbook (only with keep_workbook=True)
+    workbook: Any = None  # an openpyxl workbook, where the reader loaded one (our own outputs, the fallback)
     validated: Any = None  # validate.Validated
     score: Any = None  # scoring.FormScore
     kind: str = "xlsx"  # the file's real format: xlsx | xls | ods
-    grid: Any = None  # grid.WorkbookGrid of an .xls/.ods (only with keep_workbook=True)
+    grid: Any = None  # grid.WorkbookGrid the form was read from (only with keep_workbook=True)
     formula_source: Any = None  # the .xlsx holding the formulas' results, when not the file itself
     copy_note: str | None = None  # said on 评分汇总 when the scored copy is not the unit's workbook as it was
 
@@ -86,7 +86,7 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
     try:
         if path.exists() and not is_regular(path):
             raise FileProblem("E-FILE-FORMAT", NOT_REGULAR)  # a FIFO would block the reader
-        loaded = load(path, keep_vba=path.suffix.lower() == ".xlsm", workbook=keep_workbook)
+        loaded = load(path, keep_vba=path.suffix.lower() == ".xlsm", workbook=False)
     except FileProblem as problem:
         return unreadable(problem.code, problem.message)
     except (zlib.error, zipfile.BadZipFile, EOFError, OverflowError):
@@ -111,7 +111,7 @@ def check_file(path: str | Path, profile: str | Path | Profile | None = None, *,
     return CheckResult(str(path), status_of(findings), form.project, findings,
                        profile=prof.name, form=form, validated=validated, score=scored,
                        workbook=loaded.workbook if keep_workbook else None, kind=loaded.kind,
-                       grid=loaded.grid if keep_workbook and loaded.kind != "xlsx" else None)
+                       grid=loaded.grid if keep_workbook else None)
 
 
 def _compute_formulas(path: Path, loaded, findings: list[Finding]) -> Any:

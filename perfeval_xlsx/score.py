@@ -46,8 +46,10 @@ def output_path(source: Path, out_dir: Path | None) -> Path:
     return (out_dir if out_dir is not None else source.parent) / scored_name(source)
 
 
-def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str | Path | Profile | None = None) -> ScoreOutcome:
-    """Check and score `path`, write its scored copy, and return both."""
+def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str | Path | Profile | None = None,
+               *, writer: str = "auto") -> ScoreOutcome:
+    """Check and score `path`, write its scored copy, and return both. `writer`: see
+    output.writer.write_scored_copy ("auto": the patching writer, openpyxl where it declines)."""
     from perfeval_xlsx.output.writer import write_scored_copy
 
     source = Path(path)
@@ -63,12 +65,12 @@ def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str
         target = target.with_name(f"{target.stem}_副本{target.suffix}")
     copy_source = None
     try:
-        if result.workbook is None:  # an .xls/.et/.ods form: converted, or rebuilt from its grid
+        if result.kind != "xlsx":  # an .xls/.et/.ods form: converted, or rebuilt from its grid
             from perfeval_xlsx.output.convert import CopySource
 
             copy_source = CopySource()
             copy_source.prepare(result, source)
-        write_scored_copy(result, source, target)
+        write_scored_copy(result, source, target, writer)
     except OSError as exc:
         result.findings.append(finding("E-FILE-IO", "", "", "file", str(target),
                                        f"评分结果无法写入“{target}”：{exc.strerror or exc}。请检查输出文件夹是否可写、文件是否正在 Excel/WPS 中打开。"))

@@ -21,7 +21,7 @@ import pytest
 from perfeval_xlsx.batch import run_batch
 from perfeval_xlsx.forms.content import content_from_dict, load_definition
 from perfeval_xlsx.output.template import INPUT_FILL, write_form
-from perfeval_xlsx.output.writer import FILL
+from perfeval_xlsx.output.looks import HIGHLIGHT
 from perfeval_xlsx.rules.findings import ERROR, INFO, WARNING
 from perfeval_xlsx.score import score_file
 
@@ -203,15 +203,14 @@ def _luma(rgb: str) -> float:
 
 
 def test_highlights_stay_apart_in_grey_and_are_explained(tmp_path):
-    colours = {"input": INPUT_FILL.lstrip("#"), **{s: FILL[s].fgColor.rgb for s in (ERROR, WARNING, INFO)}}
+    colours = {"input": INPUT_FILL.lstrip("#"), **{s: HIGHLIGHT[s] for s in (ERROR, WARNING, INFO)}}
     greys = sorted(_luma(c) for c in colours.values())
     assert min(b - a for a, b in zip(greys, greys[1:], strict=False)) >= 25, colours  # four distinct greys on paper
     out = score_file(SEED000, tmp_path).output  # warnings and notes
     wb = openpyxl.load_workbook(out)
-    legend = {c.value: c.fill.fgColor.rgb for row in wb["评分汇总"].iter_rows() for c in row
+    legend = {c.value: c.fill.fgColor.rgb[-6:] for row in wb["评分汇总"].iter_rows() for c in row
               if isinstance(c.value, str) and "：" in c.value and c.fill.fill_type}
-    assert legend == {"错误：须更正": FILL[ERROR].fgColor.rgb, "预警：请核实": FILL[WARNING].fgColor.rgb,
-                      "提示：说明怎样理解": FILL[INFO].fgColor.rgb}
+    assert legend == {"错误：须更正": "D9534F", "预警：请核实": "F4A460", "提示：说明怎样理解": "C5D9F1"}
     form = [c.value for row in wb["自评表"].iter_rows() for c in row if c.value == "颜色说明："]
     assert form == ["颜色说明："]
 

@@ -157,15 +157,20 @@ def _normal(value: Any) -> str | None:
     return f"s:{value}"
 
 
-def sheet_fingerprint(ws) -> str:
-    """A short hash of every value of an openpyxl worksheet (formulas as their text)."""
+def values_fingerprint(values) -> str:
+    """A short hash of a sheet's values: (row, column, value) of the cells that exist."""
     h = hashlib.sha256()
-    cells = ws._cells  # noqa: SLF001 - the cells that exist, without creating any
-    for (r, c) in sorted(cells):
-        text = _normal(cells[(r, c)].value)
+    for r, c, value in sorted(values, key=lambda x: (x[0], x[1])):
+        text = _normal(value)
         if text is not None:
             h.update(f"{r},{c}={text}\x00".encode())
     return h.hexdigest()[:20]
+
+
+def sheet_fingerprint(ws) -> str:
+    """The fingerprint of an openpyxl worksheet's values (formulas as their text)."""
+    cells = ws._cells  # noqa: SLF001 - the cells that exist, without creating any
+    return values_fingerprint((r, c, cell.value) for (r, c), cell in cells.items())
 
 
 # --------------------------------------------------------------------------- reading

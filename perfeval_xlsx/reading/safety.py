@@ -228,12 +228,15 @@ class XmlDeclarationRefused(Exception):
 XML_SEP = "|"
 
 
-def parse_xml(data: bytes, start, end=None, chars=None) -> None:
+def parse_xml(data: bytes, start, end=None, chars=None, parser_ref: list | None = None) -> None:
     """Stream `data` through expat (the standard library's C parser) with the given handlers,
-    refusing any DOCTYPE or ENTITY declaration wherever it stands and in any encoding."""
+    refusing any DOCTYPE or ENTITY declaration wherever it stands and in any encoding.
+    `parser_ref`: a list the parser is put into, for handlers that want its byte positions."""
     from xml.parsers import expat
 
     parser = expat.ParserCreate(namespace_separator=XML_SEP)
+    if parser_ref is not None:
+        parser_ref.append(parser)
     parser.buffer_text = True
 
     def refused(*_args) -> None:

@@ -39,6 +39,7 @@ CATALOGUE: dict[str, Rule] = {r.code: r for r in (
     Rule("E-NO-FORM", ERROR, "找不到自评表", FILE),
     Rule("E-MANY-FORMS", ERROR, "多个工作表都像自评表", FILE),
     Rule("E-INTERNAL", ERROR, "程序内部出错（不是填写问题）", IO),
+    Rule("I-COPY-REWRITTEN", INFO, "评分副本由备用方式生成，原表部分格式可能未保留", FILE),
     # -- header and funds --------------------------------------------------------------
     Rule("E-HEADER-MISSING", ERROR, "表头必填项未填"),
     Rule("W-YEAR-MISSING", WARNING, "未填写年度"),
