@@ -12,7 +12,6 @@ with writer="patch" every one must hold; with writer="openpyxl" the ones a fixtu
 
 from __future__ import annotations
 
-import inspect
 import posixpath
 import sys
 import tempfile
@@ -561,20 +560,9 @@ BY_FILE = {fx.file: fx for fx in FIXTURES}
 # --------------------------------------------------------------------------- scoring with a writer
 
 
-def writer_supported() -> bool:
-    from perfeval_xlsx.score import score_file
-
-    return "writer" in inspect.signature(score_file).parameters
-
-
 def score_with(path: Path, out_dir: Path, writer: str):
-    """`score_file(path, out_dir, writer=writer)`. Before issue 13's `writer=` exists, the only
-    writer is openpyxl's, so writer="openpyxl" calls score_file without it (the TypeError of
-    writer="patch" is left to show)."""
     from perfeval_xlsx.score import score_file
 
-    if writer == "openpyxl" and not writer_supported():
-        return score_file(path, out_dir)
     return score_file(path, out_dir, writer=writer)
 
 
