@@ -31,6 +31,10 @@ def write_scored_copy(result: CheckResult, source: Path, target: Path, writer: s
     it declines) or "openpyxl"."""
     if writer not in WRITERS:
         raise ValueError(f"writer must be one of {WRITERS}")
+    if writer == "patch" and (result.workbook is not None or result.kind != "xlsx"):
+        from perfeval_xlsx.output.xlsx_patch import Unsupported
+
+        raise Unsupported("not an .xlsx read from its XML")
     if writer != "openpyxl" and result.workbook is None and result.kind == "xlsx":
         from perfeval_xlsx.output.xlsx_patch import Unsupported, write_patched
 

@@ -70,7 +70,7 @@ class Rels:
             b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>')
         self.new = data is None
-        self.changed = data is None
+        self.changed = False
         self.items: dict[str, tuple[str, str, str]] = {}  # id → (type, target as written, TargetMode)
         folder = posixpath.dirname(part)
 
