@@ -344,20 +344,17 @@ def footer_last(result: CheckResult) -> int:
 def fit_rows(sheet: FormSheet, last_row: int) -> dict[int, float]:
     """Make every row down to `last_row` tall enough for its wrapped text (rows only grow; a
     merged range shares what it needs over its rows). Returns the heights of rows 1..last_row."""
-    cells = [(r, c, v) for r, c, v in sheet.values() if r <= last_row]
+    # only text wraps: a number or a date never does (Excel shows ### in a cell too narrow)
+    cells = [(r, c, v) for r, c, v in sheet.values() if r <= last_row and isinstance(v, str) and v]
     max_col = max((c for _r, c, _v in cells), default=1)
     widths = sheet.column_widths(max_col + 1)
     spans = {(r1, c1): (r1, c1, r2, c2) for r1, c1, r2, c2 in sheet.merged if r1 <= last_row}
     heights = sheet.row_heights(range(1, last_row + 1))
     needs: list[tuple[int, int, float]] = []  # (first row, last row, points)
-    for r, c, value in cells:
-        if value is None or isinstance(value, bool):
-            continue
+    for r, c, text in cells:
         wrap, shrink, rotated, size = sheet.text_look(r, c)
         if not wrap or shrink or rotated:
             continue
-        text = value if isinstance(value, str) else format_number(value) \
-            if isinstance(value, (int, float)) else str(value)
         top, left, bottom, right = spans.get((r, c), (r, c, r, c))
         width = sum(widths[min(k, len(widths) - 1)] for k in range(left, right + 1))
         lines = lines_needed(text, width, size)

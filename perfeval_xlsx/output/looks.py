@@ -8,6 +8,7 @@ the unit's cell has; in a sheet the tool writes from scratch it means the workbo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from perfeval_xlsx.rules.findings import ERROR, INFO, WARNING
 from perfeval_xlsx.vocab import FONT, GRADES, PROVISIONAL, TITLE_FONT
@@ -61,11 +62,13 @@ CENTER = AlignLook("center", "center", wrap=True)
 HEADER = Look(FontLook(bold=True), HEADER_FILL, CENTER, True)
 
 
+@lru_cache(maxsize=256)
 def body(align: str = "left", fmt: str | None = None, bold: bool = False, size: float = 10) -> Look:
     """A boxed table cell of the tool's own sheets."""
     return Look(FontLook(size=size, bold=bold), None, AlignLook(align, "center", wrap=True), True, fmt)
 
 
+@lru_cache(maxsize=16)
 def title(size: float = 16) -> Look:
     return Look(FontLook(TITLE_FONT, size, bold=True), None, AlignLook("center", "center"))
 

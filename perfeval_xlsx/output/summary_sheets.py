@@ -46,6 +46,11 @@ class SheetBuilder(ABC):
     @abstractmethod
     def cell(self, row: int, col: int, value: Any, look: Look | None = None) -> None: ...
 
+    def row(self, row: int, values, looks) -> None:
+        """A whole row from column A on: values[i] with looks[i]."""
+        for col, (value, look) in enumerate(zip(values, looks, strict=True), 1):
+            self.cell(row, col, value, look)
+
     @abstractmethod
     def merge(self, first_row: int, first_col: int, last_row: int, last_col: int) -> None: ...
 
@@ -201,7 +206,9 @@ def detail_sheet(ws: SheetBuilder, result: CheckResult) -> None:
     for f in result.findings:
         if f.cell and f.sheet == result.form.sheet:
             by_row.setdefault(coordinate_from_string(f.cell)[1], []).append(f"【{SEVERITY_LABEL[f.severity]}】{f.message}")
-    looks: dict[tuple[int, str | None], Look] = {}
+    plain = [body("center" if c in CENTERED else "left", DETAIL_FORMATS.get(c)) for c in range(1, len(DETAIL_HEADS) + 1)]
+    dated_look = {c: body("center" if c in CENTERED else "left", DATE_FORMAT) for c in (6, 7)}
+    problem = {sev: Look(plain[14].font, color, plain[14].align, True) for sev, color in HIGHLIGHT.items()}
     r = 2
     for x in records(result.score.rows):
         quant, dated = x.kind == "quant", x.kind == "date"
@@ -213,20 +220,17 @@ def detail_sheet(ws: SheetBuilder, result: CheckResult) -> None:
             _num(x.weight), _num(x.self_score), _num(x.score), _num(x.difference),
             "\n".join(by_row.get(x.row, [])) or None,
         )
-        worst = None
-        if by_row.get(x.row):
-            worst = _SEVERITY_OF[min(by_row[x.row], key=lambda m: SEVERITY_ORDER[_SEVERITY_OF[m[1:3]]])[1:3]]
-        for c, value in enumerate(values, 1):
-            fmt = DATE_FORMAT if c in (6, 7) and isinstance(value, date) else DETAIL_FORMATS.get(c)
-            fill = HIGHLIGHT[worst] if c == 15 and worst in HIGHLIGHT else None
-            key = (c, fmt, fill)
-            look = looks.get(key)
-            if look is None:
-                look = body("center" if c in CENTERED else "left", fmt)
-                if fill:
-                    look = Look(look.font, fill, look.align, look.border, look.number_format)
-                looks[key] = look
-            ws.cell(r, c, value, look)
+        looks = plain
+        if dated or by_row.get(x.row):
+            looks = list(plain)
+            for c in (6, 7):
+                if isinstance(values[c - 1], date):
+                    looks[c - 1] = dated_look[c]
+            if by_row.get(x.row):
+                worst = _SEVERITY_OF[min(by_row[x.row], key=lambda m: SEVERITY_ORDER[_SEVERITY_OF[m[1:3]]])[1:3]]
+                if worst in problem:
+                    looks[14] = problem[worst]
+        ws.row(r, values, looks)
         # only the columns of free text can need more than one line
         ws.row_height(r, row_height((values[i], DETAIL_WIDTHS[i]) for i in WRAPPING))
         r += 1
@@ -239,6 +243,9 @@ def issues_sheet(ws: SheetBuilder, result: CheckResult) -> None:
     _heads(ws, ISSUES_HEADS, ISSUES_WIDTHS)
     findings = sorted(result.findings, key=lambda f: f.sort_key)
     labels = field_labels(result.form.kind if result.form is not None else "")
+    plain = [body("center" if c in (1, 2, 4) else "left") for c in range(1, len(ISSUES_HEADS) + 1)]
+    dated = body("left", DATE_FORMAT)
+    severity = {sev: Look(plain[1].font, color, plain[1].align, True) for sev, color in HIGHLIGHT.items()}
     for i, f in enumerate(findings, 1):
         value = f.value if isinstance(f.value, (int, float, str)) or f.value is None else as_date(f.value)
         if not isinstance(value, (int, float, str, type(None))) and not hasattr(value, "isoformat"):
@@ -246,11 +253,12 @@ def issues_sheet(ws: SheetBuilder, result: CheckResult) -> None:
         # the cell has its own column: the message does not repeat it
         values = (i, SEVERITY_LABEL[f.severity], f.sheet, f.cell, labels.get(f.field, f.field), value,
                   message_without_cell(f), f.code)
-        for c, v in enumerate(values, 1):
-            look = body("center" if c in (1, 2, 4) else "left", DATE_FORMAT if c == 6 and hasattr(v, "isoformat") else None)
-            if c == 2 and f.severity in HIGHLIGHT:
-                look = Look(look.font, HIGHLIGHT[f.severity], look.align, look.border, look.number_format)
-            ws.cell(i + 1, c, v, look)
+        looks = list(plain)
+        if hasattr(value, "isoformat"):
+            looks[5] = dated
+        if f.severity in severity:
+            looks[1] = severity[f.severity]
+        ws.row(i + 1, values, looks)
         ws.row_height(i + 1, row_height((v, w) for v, w in zip(values, ISSUES_WIDTHS, strict=True) if isinstance(v, str)))
     if not findings:
         ws.cell(2, 1, "没有发现问题。", Look(FontLook()))

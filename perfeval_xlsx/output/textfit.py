@@ -9,18 +9,22 @@ allow for the CJK fonts that stand in for 宋体 where it is not installed (Noto
 from __future__ import annotations
 
 import math
+from functools import lru_cache
+import re
 
 LINE_FACTOR = 1.45  # line height / font size
 LINE_HEIGHT = 14.5  # points per wrapped line at 10 pt
 CJK_WIDTH = 2.0  # character units of one Chinese or full-width character at 10 pt
+_WIDE = re.compile("[\u2e80-\U0010ffff]")  # CJK and full-width characters
 
 
 def text_width(text: str, font_size: float = 10.0) -> float:
     """Display width in Excel character units: CJK and full-width characters count 2."""
-    units = sum(CJK_WIDTH if ord(ch) > 0x2E7F else 1.0 for ch in text)
+    units = len(text) + (CJK_WIDTH - 1.0) * len(_WIDE.findall(text))
     return units * font_size / 10.0 if font_size != 10.0 else units
 
 
+@lru_cache(maxsize=8192)
 def lines_needed(text: str, width: float, font_size: float = 10.0) -> int:
     if not text:
         return 1

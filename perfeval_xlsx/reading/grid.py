@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ class GridCell:
     missing_cache: bool = False  # a formula whose result the file does not hold
     literal_text: str | None = None  # a formula's first text literal, when the reader knows it but not the formula
     style: CellStyle | None = None
+    xf: int = 0  # an .xlsx cell's style index (s=), for the patching writer
 
     @property
     def is_formula(self) -> bool:
@@ -93,11 +95,11 @@ class SheetGrid:
 
     @property
     def max_row(self) -> int:
-        return max((r for r, _ in self.cells), default=0)
+        return max(self.cells)[0] if self.cells else 0
 
     @property
     def max_col(self) -> int:
-        return max((c for _, c in self.cells), default=0)
+        return max(map(itemgetter(1), self.cells), default=0)
 
     def clipped_merges(self) -> Iterator[tuple[int, int, int, int]]:
         """The merged ranges cut to the used area (plus one row and column): a range claiming

@@ -159,12 +159,11 @@ def _normal(value: Any) -> str | None:
 
 def values_fingerprint(values) -> str:
     """A short hash of a sheet's values: (row, column, value) of the cells that exist."""
-    h = hashlib.sha256()
-    for r, c, value in sorted(values, key=lambda x: (x[0], x[1])):
-        text = _normal(value)
+    parts = []
+    for (r, c), text in sorted(((r, c), _normal(v)) for r, c, v in values if v is not None and v != ""):
         if text is not None:
-            h.update(f"{r},{c}={text}\x00".encode())
-    return h.hexdigest()[:20]
+            parts.append(f"{r},{c}={text}\x00")
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:20]
 
 
 def sheet_fingerprint(ws) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import math
 import re
+from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -138,21 +139,34 @@ class Parsed:
         return self.high is not None
 
 
+_FOLDS = (("≧", "≥"), ("≦", "≤"), ("═", "="), ("﹪", "%"), ("〜", "~"), ("∼", "~"), ("・", "·"),
+          ("•", "·"), ("‧", "·"), ("﹣", "-"), ("−", "-"))
+_SPACE = re.compile(r"\s+")
+_BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
+
+
 def normalize_text(value: Any) -> str:
     """NFKC (full-width → ASCII: ＞＝％１，), look-alikes folded (≧ ≦ ═ ﹦ ～), all white space removed."""
-    text = unicodedata.normalize("NFKC", str(value))
-    for a, b in (("≧", "≥"), ("≦", "≤"), ("═", "="), ("﹪", "%"), ("〜", "~"), ("∼", "~"), ("・", "·"),
-                 ("•", "·"), ("‧", "·"), ("﹣", "-"), ("−", "-")):
+    return _normalized(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=16384)
+def _normalized(text: str) -> str:  # (a form asks for the same few hundred texts many times)
+    text = unicodedata.normalize("NFKC", text)
+    for a, b in _FOLDS:
         text = text.replace(a, b)
-    return re.sub(r"\s+", "", text)
+    return _SPACE.sub("", text)
 
 
 def normalize_label(value: Any) -> str:
     """A label as compared with the known labels: normalised, without `:` or brackets' content
     such as `(50分)`, `(A)`."""
-    text = normalize_text(value)
-    text = re.sub(r"[(（\[【][^)）\]】]*[)）\]】]", "", text)
-    return text.strip(":：*＊、.。")
+    return _label(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=16384)
+def _label(text: str) -> str:
+    return _BRACKETED.sub("", normalize_text(text)).strip(":：*＊、.。")
 
 
 NO_OPERATOR = {"定量", "定量指标", "数量", "数值"}  # an 指标性质 that names no direction: the default applies

@@ -250,7 +250,7 @@ class _Sheet:
                     self.shared[si] = text
                 else:
                     text = self.shared.get(si, "")
-            grid_cell = GridCell(None, fmt, formula="=" + text)
+            grid_cell = GridCell(None, fmt, formula="=" + text, xf=style)
             if v is None:
                 if kind == "str" and cell.get("v_seen"):
                     grid_cell.value = ""
@@ -277,7 +277,7 @@ class _Sheet:
                 value = bool(int(value))
             elif kind == "d":
                 value = from_ISO8601(value)
-        self.sheet.cells[(self.row, self.col)] = GridCell(value, fmt)
+        self.sheet.cells[(self.row, self.col)] = GridCell(value, fmt, xf=style)
 
 
 def _merged_followers(sheet: SheetGrid) -> None:

@@ -115,13 +115,24 @@ def load_profile(name_or_path: str | Path) -> Profile:
         if not path.exists():
             raise ProfileError(f"未知的评分规则“{text}”。可选：{'、'.join(available_profiles())}，或给出 .toml 文件路径。")
     try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key in _LOADED:  # (a batch scores every file by the same profile)
+            return _LOADED[key]
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ProfileError(f"找不到评分规则文件“{path}”。") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"评分规则文件“{path}”格式有误：{toml_error_text(exc)}。请改正后再运行。") from None
-    return profile_from_dict(data, str(path))
+    profile = profile_from_dict(data, str(path))
+    if len(_LOADED) > 32:
+        _LOADED.clear()
+    _LOADED[key] = profile
+    return profile
+
+
+_LOADED: dict[tuple[str, int, int], Profile] = {}  # profiles read, by file and version
 
 
 def _number(data: dict, key: str, where: str, *, minimum: float | None = None, maximum: float | None = None,

@@ -50,7 +50,7 @@ from perfeval_xlsx.output.xlsx_patch.styles import StyleBook
 from perfeval_xlsx.output.xlsx_patch.workbook import Workbook
 from perfeval_xlsx.output.xlsx_patch.zipcopy import write_zip
 from perfeval_xlsx.reading.mark import MARK_PROPERTY, SCORED, TEMPLATE, mark_properties, read_mark, values_fingerprint
-from perfeval_xlsx.reading.safety import parse_xml
+from perfeval_xlsx.reading.safety import check_well_formed
 from perfeval_xlsx.vocab import SHEET_DETAIL, SHEET_ISSUES, SHEET_SUMMARY
 
 __all__ = ["Unsupported", "write_patched"]
@@ -243,14 +243,11 @@ def _write(result: CheckResult, source: Path, target: Path, data: bytes, ours: b
             changed["docProps/app.xml"] = new_app
     changed["[Content_Types].xml"] = content_types.data
 
-    for name, body in list(changed.items()) + added:  # never a part no reader can parse
-        if body is not None and not name.lower().endswith(".vml") and not name.lower().endswith(".bin"):
-            parse_xml(body, _ignore)
+    ours = {part for part, _builder in builders}  # (written whole from escaped values)
+    for name, body in list(changed.items()) + added:  # never a spliced part no reader can parse
+        if body is not None and name not in ours and not name.lower().endswith((".vml", ".bin")):
+            check_well_formed(body)
     with replacing(target) as tmp, open(tmp, "wb") as out:
         write_zip(out, data, infos, changed, added)
     return target
-
-
-def _ignore(*_args) -> None:
-    return None
 

@@ -31,15 +31,26 @@ class XmlBuilder(SheetBuilder):
         self.frozen: int | None = None
         self.filter: str | None = None
         self.landscape = False
-        self._looks: dict[Look, int] = {}
+        self._looks: dict[int, tuple[Look, int]] = {}
+        self.rendered: dict[int, str] = {}  # row → its cells' XML
+        self.max_col = 1
 
     def cell(self, row, col, value, look=None):
-        s = 0
-        if look is not None:
-            s = self._looks.get(look)
-            if s is None:
-                s = self._looks[look] = self.styles.derive(0, look)
-        self.cells[(row, col)] = (value, s)
+        self.cells[(row, col)] = (value, self._s(look))
+
+    def _s(self, look: Look | None) -> int:
+        if look is None:
+            return 0
+        known = self._looks.get(id(look))  # (by identity: hashing a Look each time costs)
+        if known is None:
+            known = self._looks[id(look)] = (look, self.styles.derive(0, look))
+        return known[1]
+
+    def row(self, row, values, looks):
+        """Rendered at once (the tables of 评分明细 and 问题清单 are written row by row)."""
+        self.rendered[row] = "".join(self._value(f"{get_column_letter(c)}{row}", value, self._s(look))
+                                     for c, (value, look) in enumerate(zip(values, looks, strict=True), 1))
+        self.max_col = max(self.max_col, len(values))
 
     def merge(self, first_row, first_col, last_row, last_col):
         self.merges.append(f"{get_column_letter(first_col)}{first_row}:{get_column_letter(last_col)}{last_row}")
@@ -81,10 +92,10 @@ class XmlBuilder(SheetBuilder):
         rows: dict[int, list[tuple[int, Any, int]]] = {}
         for (r, c), (value, s) in self.cells.items():
             rows.setdefault(r, []).append((c, value, s))
-        for r in self.heights:
+        for r in list(self.heights) + list(self.rendered):
             rows.setdefault(r, [])
         max_row = max(rows, default=1)
-        max_col = max((c for (_r, c) in self.cells), default=1)
+        max_col = max(max((c for (_r, c) in self.cells), default=1), self.max_col)
         out = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">',
                '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
                f'<dimension ref="A1:{get_column_letter(max_col)}{max_row}"/>',
@@ -101,7 +112,8 @@ class XmlBuilder(SheetBuilder):
         out.append("<sheetData>")
         for r in sorted(rows):
             height = f' ht="{_number(self.heights[r])}" customHeight="1"' if r in self.heights else ""
-            cells = "".join(self._value(f"{get_column_letter(c)}{r}", value, s) for c, value, s in sorted(rows[r], key=lambda x: x[0]))
+            cells = self.rendered.get(r) or "".join(self._value(f"{get_column_letter(c)}{r}", value, s)
+                                                    for c, value, s in sorted(rows[r], key=lambda x: x[0]))
             out.append(f'<row r="{r}"{height}>{cells}</row>' if cells else f'<row r="{r}"{height}/>')
         out.append("</sheetData>")
         if self.filter:

@@ -35,14 +35,17 @@ ORDER = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetDa
 _RANK = {name: i for i, name in enumerate(ORDER)}
 _RANK["AlternateContent"] = _RANK["oleObjects"]  # (wraps oleObjects or controls in Excel's files)
 _ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
+_REF = re.compile(rb'\br="([A-Z]+)\d+"')
+_COLUMNS: dict[bytes, int] = {}
+_SPANS = re.compile(rb'\sspans="[^"]*"')
+_HEIGHT = re.compile(rb'\s(?:ht|customHeight)="[^"]*"')
 
 
 class _Cell:
-    __slots__ = ("start", "end", "s", "formula")
+    __slots__ = ("start", "end")
 
-    def __init__(self, start: int, end: int, s: int) -> None:
-        self.start, self.end, self.s = start, end, s
-        self.formula: bool = False
+    def __init__(self, start: int, end: int) -> None:
+        self.start, self.end = start, end
 
 
 class _Row:
@@ -50,7 +53,7 @@ class _Row:
 
     def __init__(self, start: int, end: int, open_end: int, attrs: dict[str, str], empty: bool) -> None:
         self.start, self.end, self.open_end, self.attrs, self.empty = start, end, open_end, attrs, empty
-        self.cells: dict[int, _Cell] = {}
+        self.cells: dict[int, _Cell] | None = None
 
 
 def _attrs(tag: bytes) -> dict[str, str]:
@@ -108,7 +111,6 @@ class XmlFormSheet(FormSheet):
         self.sheet_data_close = close
         self.sheet_data_end = close + len(b"</" + self.p + b"sheetData>")
         row_re = re.compile(rb"<" + p + rb"row\b[^>]*?(/?)>", re.S)
-        cell_re = re.compile(rb"<" + p + rb"c\b([^>]*?)(?:/>|>(.*?)</" + p + rb"c>)", re.S)
         row_close = b"</" + self.p + b"row>"
         pos = open_end
         while True:
@@ -120,23 +122,42 @@ class XmlFormSheet(FormSheet):
                 raise Unsupported("row without r")
             if rm.group(1):  # <row …/>
                 row = _Row(rm.start(), rm.end(), rm.end(), attrs, True)
+                row.cells = {}
                 pos = rm.end()
             else:
                 end = data.find(row_close, rm.end(), close)
                 if end < 0:
                     raise Unsupported("unclosed row")
                 row = _Row(rm.start(), end + len(row_close), rm.end(), attrs, False)
-                for cm in cell_re.finditer(data, rm.end(), end):
-                    ref = re.search(rb'\br="([A-Z]+)(\d+)"', cm.group(1))
-                    if ref is None:
-                        raise Unsupported("cell without r")
-                    s = re.search(rb'\bs="(\d+)"', cm.group(1))
-                    cell = _Cell(cm.start(), cm.end(), int(s.group(1)) if s else 0)
-                    inner = cm.group(2)
-                    cell.formula = bool(inner and re.search(rb"<" + p + rb"f\b", inner))
-                    row.cells[column_index_from_string(ref.group(1).decode())] = cell
                 pos = row.end
             self.rows[int(attrs["r"])] = row
+        self._cell_re = re.compile(rb"<" + p + rb"c\b([^>]*?)(/?)>")
+        self._cell_close = b"</" + self.p + b"c>"
+
+    def _cells(self, row: _Row) -> dict[int, _Cell]:
+        """The cells of a row by column (found when first needed: most rows are copied whole)."""
+        if row.cells is not None:
+            return row.cells
+        cells: dict[int, _Cell] = {}
+        data, close, end_tag = self.data, row.end, self._cell_close
+        for cm in self._cell_re.finditer(data, row.open_end, close):
+            ref = _REF.search(cm.group(1))
+            if ref is None:
+                raise Unsupported("cell without r")
+            if cm.group(2):
+                end = cm.end()
+            else:
+                end = data.find(end_tag, cm.end(), close)
+                if end < 0:
+                    raise Unsupported("unclosed cell")
+                end += len(end_tag)
+            letters = ref.group(1)
+            col = _COLUMNS.get(letters)
+            if col is None:
+                col = _COLUMNS[letters] = column_index_from_string(letters.decode())
+            cells[col] = _Cell(cm.start(), end)
+        row.cells = cells
+        return cells
 
     def _top_level(self) -> None:
         """Depth-1 elements outside sheetData: local name → (start, end)."""
@@ -189,12 +210,16 @@ class XmlFormSheet(FormSheet):
         v_re = re.compile(rb"<" + p + rb"v>(.*?)</" + p + rb"v>", re.S)
         masters: dict[str, tuple[str, str]] = {}  # shared index → (formula text, master address)
         pending: list[tuple[int, int, dict[str, str], str]] = []
-        for r, row in self.rows.items():
-            for c, cell in row.cells.items():
-                if not cell.formula:
+        for (r, c), grid_cell in sorted(self.grid.cells.items()):
+            if grid_cell.is_formula:
+                row = self.rows.get(r)
+                cell = self._cells(row).get(c) if row is not None else None
+                if cell is None:
                     continue
                 raw = self.data[cell.start:cell.end]
                 fm = f_re.search(raw)
+                if fm is None:
+                    continue
                 f_attrs = _attrs(fm.group(1)) if fm else {}
                 formula = xml_unescape((fm.group(2) or b"").decode("utf-8")) if fm else ""
                 address = f"{get_column_letter(c)}{r}"
@@ -203,7 +228,7 @@ class XmlFormSheet(FormSheet):
                 if f_attrs.get("t") == "shared" and formula:
                     masters[f_attrs.get("si", "")] = (formula, address)
                 pending.append((r, c, f_attrs, formula))
-                self.formula_values[(r, c)] = self._cached_cell(r, c, cell, raw, v_re)
+                self.formula_values[(r, c)] = self._cached_cell(r, c, grid_cell.xf, raw, v_re)
         for r, c, f_attrs, formula in pending:
             if (r, c) in self.followers:
                 continue  # (shows nothing: not the unit's form as read)
@@ -223,7 +248,7 @@ class XmlFormSheet(FormSheet):
             self.originals[address] = formula_original("=" + formula) if value is _MISSING \
                 else formula_original("=" + formula, value)
 
-    def _cached_cell(self, r: int, c: int, cell: _Cell, raw: bytes, v_re) -> bytes:
+    def _cached_cell(self, r: int, c: int, xf: int, raw: bytes, v_re) -> bytes:
         address = f"{get_column_letter(c)}{r}"
         t = re.search(rb'\bt="(\w+)"', raw[:raw.find(b">")])
         kind = t.group(1).decode() if t else "n"
@@ -232,10 +257,10 @@ class XmlFormSheet(FormSheet):
             v = vm.group(1)
             if kind in ("b", "e", "n"):  # the result as the file holds it
                 t_attr = "" if kind == "n" else f' t="{kind}"'
-                return f'<{self.p.decode()}c r="{address}"{self._s(cell.s)}{t_attr}><{self.p.decode()}v>'.encode() + v + \
+                return f'<{self.p.decode()}c r="{address}"{self._s(xf)}{t_attr}><{self.p.decode()}v>'.encode() + v + \
                     f"</{self.p.decode()}v></{self.p.decode()}c>".encode()
         value = self.cached.get(address)  # a text result, or one computed by reading.recalc
-        return self._cell_xml(r, c, None if value == "" else value, cell.s)
+        return self._cell_xml(r, c, None if value == "" else value, xf)
 
     # ------------------------------------------------------------------ reading
     def _grid_value(self, r: int, c: int) -> Any:
@@ -263,9 +288,8 @@ class XmlFormSheet(FormSheet):
     def _style(self, r: int, c: int) -> int:
         if (r, c) in self.new_styles:
             return self.new_styles[(r, c)]
-        row = self.rows.get(r)
-        cell = row.cells.get(c) if row is not None else None
-        return cell.s if cell is not None else 0
+        cell = self.grid.cells.get((r, c))
+        return cell.xf if cell is not None else 0
 
     def text_look(self, row, col):
         return self.styles.text_look(self._style(row, col))
@@ -399,7 +423,7 @@ class XmlFormSheet(FormSheet):
             return xml
         if (r, c) in self.new_styles:
             row = self.rows.get(r)
-            cell = row.cells.get(c) if row is not None else None
+            cell = self._cells(row).get(c) if row is not None else None
             if cell is None:
                 return self._cell_xml(r, c, None, s)
             raw = self.data[cell.start:cell.end]
@@ -413,24 +437,28 @@ class XmlFormSheet(FormSheet):
     def _row_xml(self, r: int, touched: set[int]) -> bytes:
         p = self.p.decode()
         row = self.rows.get(r)
-        attrs = dict(row.attrs) if row is not None else {"r": str(r)}
-        if r in self.heights:
-            attrs["ht"], attrs["customHeight"] = _number(self.heights[r]), "1"
-        if touched:
-            attrs.pop("spans", None)
-        head = f"<{p}row" + "".join(f" {k}={attr(v)}" for k, v in attrs.items())
-        cols = sorted(set(row.cells if row is not None else ()) | touched)
+        if row is not None:  # its start tag as written, with our height and without the spans hint
+            head = self.data[row.start:row.open_end].rstrip(b"/>").rstrip()
+            if touched:
+                head = _SPANS.sub(b"", head)
+            if r in self.heights:
+                head = _HEIGHT.sub(b"", head) + f' ht="{_number(self.heights[r])}" customHeight="1"'.encode()
+        else:
+            head = f'<{p}row r="{r}"'.encode() + (f' ht="{_number(self.heights[r])}" customHeight="1"'.encode()
+                                                  if r in self.heights else b"")
+        cells = self._cells(row) if row is not None else {}
+        cols = sorted(set(cells) | touched)
         parts = []
         for c in cols:
             new = self._new_cell(r, c) if c in touched else None
             if new is None:
-                cell = row.cells[c]
+                cell = cells[c]
                 parts.append(self.data[cell.start:cell.end])
             else:
                 parts.append(new)
         if not parts:
-            return (head + "/>").encode()
-        return (head + ">").encode() + b"".join(parts) + f"</{p}row>".encode()
+            return head + b"/>"
+        return head + b">" + b"".join(parts) + f"</{p}row>".encode()
 
     def sheet_xml(self, legacy_rid: str | None, drop_tab_selected: bool = True) -> bytes:
         """The patched sheet (`legacy_rid`: the relationship of a new VML drawing to point to)."""

@@ -64,6 +64,7 @@ class StyleBook:
         self.xfs: list[_Xf] = []
         self._keys: dict[str, int] = {}  # our additions: xml → index, per container
         self._derived: dict[tuple[int, Look], int] = {}
+        self._text_looks: dict[int, tuple[bool, bool, bool, float]] = {}
         stack: list[str] = []
         state = {"font": -1}
         self._parse(stack, state)
@@ -122,6 +123,12 @@ class StyleBook:
 
     # ---------------------------------------------------------------- reading
     def text_look(self, s: int) -> tuple[bool, bool, bool, float]:
+        known = self._text_looks.get(s)
+        if known is None:
+            known = self._text_looks[s] = self._text_look(s)
+        return known
+
+    def _text_look(self, s: int) -> tuple[bool, bool, bool, float]:
         xf = self.xfs[s] if 0 <= s < len(self.xfs) else (self.xfs[0] if self.xfs else _Xf({}))
         a = xf.alignment or {}
         try:

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature … file name length, extra length
 _DESCRIPTOR_SIG = b"PK\x07\x08"
+COMPRESS_LEVEL = 1  # the parts we write: a third of level 6's time, files about 10% larger
 
 
 class Unsupported(Exception):
@@ -45,7 +46,7 @@ def write_zip(out: BinaryIO, source: bytes, infos: list[zipfile.ZipInfo], change
               added: list[tuple[str, bytes]]) -> None:
     """Write `infos` in order (each as it is, or `changed[name]` deflated; a name mapped to None
     is left out), then `added`, to `out`."""
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as zf:
         for info in infos:
             name = info.filename
             if name in changed:
