@@ -123,10 +123,20 @@ class FormSheet(ABC):
 
     # ---------------------------------------------------------------- shared
     def _span(self, row: int, col: int) -> tuple[int, int, int, int] | None:
-        for rng in self.merged:
-            if rng[0] <= row <= rng[2] and rng[1] <= col <= rng[3]:
-                return rng
-        return None
+        cover = self.__dict__.get("_cover")
+        if cover is None:  # every cell a merged range covers → the range (the first one given wins)
+            cover = self._cover = {}
+            for rng in reversed(self.merged):
+                r1, c1, r2, c2 = rng
+                if (r2 - r1 + 1) * (c2 - c1 + 1) > 100_000:
+                    cover = self._cover = False
+                    break
+                for r in range(r1, r2 + 1):
+                    for c in range(c1, c2 + 1):
+                        cover[(r, c)] = rng
+        if cover is False:  # (ranges too large to list: looked through)
+            return next((rng for rng in self.merged if rng[0] <= row <= rng[2] and rng[1] <= col <= rng[3]), None)
+        return cover.get((row, col))
 
     def is_follower(self, row: int, col: int) -> bool:
         """A cell covered by a merged range other than its top-left one."""

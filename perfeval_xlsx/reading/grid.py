@@ -64,6 +64,7 @@ class GridCell:
     literal_text: str | None = None  # a formula's first text literal, when the reader knows it but not the formula
     style: CellStyle | None = None
     xf: int = 0  # an .xlsx cell's style index (s=), for the patching writer
+    pos: int = -1  # where its <c> starts in the sheet XML (.xlsx)
 
     @property
     def is_formula(self) -> bool:
@@ -82,6 +83,10 @@ class SheetGrid:
     state: str = "visible"  # visible | hidden | veryHidden
     col_widths: dict[int, float] = field(default_factory=dict)  # column → width in characters (Excel's unit)
     row_heights: dict[int, float] = field(default_factory=dict)  # row → height in points
+    #: where an .xlsx sheet's rows and cells start in its XML (for the patching writer), with the
+    #: length and CRC-32 of the bytes those positions are of
+    row_pos: dict[int, int] = field(default_factory=dict)
+    xml_check: tuple[int, int] | None = None
 
     def get(self, row: int, col: int) -> GridCell | None:
         return self.cells.get((row, col))

@@ -269,6 +269,10 @@ def open_workbook(path: Path, keep_vba: bool = False):
         raise FileProblem("E-FILE-CORRUPT", f"文件内容无法解析（{name}），可能已损坏。请在 Excel/WPS 中打开并重新保存为 .xlsx 后再提交。") from None
 
 
+#: the form reader's view of a sheet choose_sheet has just looked at, taken once by read_sheet
+_GRIDS: dict[int, tuple[SheetGrid, Any]] = {}
+
+
 def _as_grid(sheet) -> SheetGrid:
     return sheet if isinstance(sheet, SheetGrid) else sheet_from_openpyxl(sheet)
 
@@ -281,8 +285,11 @@ def choose_sheet(sheets) -> Any:
     for sheet in sheets:
         if sheet.title in OUTPUT_SHEETS:
             continue
-        if _indicator_header_row(_Grid(_as_grid(sheet))) is not None:
+        grid = _Grid(_as_grid(sheet))
+        if _indicator_header_row(grid) is not None:
             candidates.append(sheet)
+            if isinstance(sheet, SheetGrid):
+                _GRIDS[id(sheet)] = (sheet, grid)  # for read_sheet, next (built once)
     visible = [s for s in candidates if _state(s) == "visible"]
     if len(visible) >= 1:
         candidates = visible
@@ -401,7 +408,9 @@ def read_sheet(ws, cached: dict[str, Any] | None = None, path: str = "") -> Form
     """The form in one sheet: a SheetGrid, or an openpyxl worksheet with its formulas' cached
     results (`cached`: A1 address → value)."""
     sheet = ws if isinstance(ws, SheetGrid) else sheet_from_openpyxl(ws, cached)
-    grid = _Grid(sheet)
+    known = _GRIDS.pop(id(sheet), None)
+    _GRIDS.clear()
+    grid = known[1] if known is not None and known[0] is sheet else _Grid(sheet)
     header_row = _indicator_header_row(grid)
     if header_row is None:
         raise FormNotFound("E-NO-FORM", f"工作表“{sheet.title}”中找不到绩效指标表。")

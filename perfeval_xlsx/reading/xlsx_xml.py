@@ -18,6 +18,7 @@ import math
 
 import posixpath
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
@@ -174,6 +175,7 @@ class _Sheet:
         self.target = ""
         self.rph = 0
         self.shared: dict[str, str] = {}  # shared formula index → the master's text
+        self.parser: list = []  # (its byte positions: where rows and cells start)
 
     def start(self, tag, attrs):
         local = _local(tag)
@@ -184,7 +186,8 @@ class _Sheet:
                 self.row, self.col = row, column_index_from_string(col)
             else:
                 self.col += 1
-            self.cell = {"t": attrs.get("t", "n"), "s": attrs.get("s"), "v": None, "f": None, "is": None}
+            self.cell = {"t": attrs.get("t", "n"), "s": attrs.get("s"), "v": None, "f": None, "is": None,
+                         "pos": self.parser[0].CurrentByteIndex}
         elif self.cell is not None:
             if local == "v":
                 self.text, self.target = [], "v"
@@ -201,6 +204,7 @@ class _Sheet:
             r = attrs.get("r")
             self.row = int(r) if r and r.isdigit() else self.row + 1
             self.col = 0
+            self.sheet.row_pos[self.row] = self.parser[0].CurrentByteIndex
         elif local == "mergeCell":
             ref = attrs.get("ref", "")
             if ":" in ref:
@@ -250,7 +254,7 @@ class _Sheet:
                     self.shared[si] = text
                 else:
                     text = self.shared.get(si, "")
-            grid_cell = GridCell(None, fmt, formula="=" + text, xf=style)
+            grid_cell = GridCell(None, fmt, formula="=" + text, xf=style, pos=cell["pos"])
             if v is None:
                 if kind == "str" and cell.get("v_seen"):
                     grid_cell.value = ""
@@ -277,7 +281,7 @@ class _Sheet:
                 value = bool(int(value))
             elif kind == "d":
                 value = from_ISO8601(value)
-        self.sheet.cells[(self.row, self.col)] = GridCell(value, fmt, xf=style)
+        self.sheet.cells[(self.row, self.col)] = GridCell(value, fmt, xf=style, pos=cell["pos"])
 
 
 def _merged_followers(sheet: SheetGrid) -> None:
@@ -341,7 +345,9 @@ def read_xlsx(path: Path) -> WorkbookGrid:
                 sheet = SheetGrid(name, state=state if state in ("visible", "hidden", "veryHidden") else "visible")
                 if part in zf.NameToInfo:
                     handler = _Sheet(sheet, strings, formats, date_styles, epoch, budget)
-                    parse_xml(zf.read(part), handler.start, handler.end, handler.chars)
+                    data = zf.read(part)
+                    parse_xml(data, handler.start, handler.end, handler.chars, parser_ref=handler.parser)
+                    sheet.xml_check = (len(data), zlib.crc32(data))
                     _merged_followers(sheet)
                 grid.sheets.append(sheet)
     except XmlDeclarationRefused:

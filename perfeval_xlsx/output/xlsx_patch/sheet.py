@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from typing import Any, Iterator
 
 from openpyxl.formula.translate import Translator
@@ -35,8 +36,6 @@ ORDER = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetDa
 _RANK = {name: i for i, name in enumerate(ORDER)}
 _RANK["AlternateContent"] = _RANK["oleObjects"]  # (wraps oleObjects or controls in Excel's files)
 _ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
-_REF = re.compile(rb'\br="([A-Z]+)\d+"')
-_COLUMNS: dict[bytes, int] = {}
 _SPANS = re.compile(rb'\sspans="[^"]*"')
 _HEIGHT = re.compile(rb'\s(?:ht|customHeight)="[^"]*"')
 
@@ -93,9 +92,9 @@ class XmlFormSheet(FormSheet):
 
     # ------------------------------------------------------------------ parsing
     def _scan(self) -> None:
-        p = re.escape(self.p)
+        """Where sheetData is; the rows and cells are where the reader saw them start."""
         data = self.data
-        m = re.search(rb"<" + p + rb"sheetData\b", data)
+        m = re.search(rb"<" + re.escape(self.p) + rb"sheetData\b", data)
         if m is None:
             raise Unsupported("no sheetData")
         open_end = tag_end(data, m.start())
@@ -110,54 +109,39 @@ class XmlFormSheet(FormSheet):
             raise Unsupported("unclosed sheetData")
         self.sheet_data_close = close
         self.sheet_data_end = close + len(b"</" + self.p + b"sheetData>")
-        row_re = re.compile(rb"<" + p + rb"row\b[^>]*?(/?)>", re.S)
-        row_close = b"</" + self.p + b"row>"
-        pos = open_end
-        while True:
-            rm = row_re.search(data, pos, close)
-            if rm is None:
-                break
-            attrs = _attrs(rm.group(0))
-            if "r" not in attrs:
-                raise Unsupported("row without r")
-            if rm.group(1):  # <row …/>
-                row = _Row(rm.start(), rm.end(), rm.end(), attrs, True)
-                row.cells = {}
-                pos = rm.end()
-            else:
-                end = data.find(row_close, rm.end(), close)
-                if end < 0:
-                    raise Unsupported("unclosed row")
-                row = _Row(rm.start(), end + len(row_close), rm.end(), attrs, False)
-                pos = row.end
-            self.rows[int(attrs["r"])] = row
-        self._cell_re = re.compile(rb"<" + p + rb"c\b([^>]*?)(/?)>")
-        self._cell_close = b"</" + self.p + b"c>"
+        if self.grid.xml_check != (len(data), zlib.crc32(data)):
+            raise Unsupported("the sheet is not the one the reader read")
+        self._row_close = b"</" + self.p + b"row>"
+        self._by_row: dict[int, list[tuple[int, int]]] = {}  # row → (start, column) of its cells
+        for (r, c), cell in self.grid.cells.items():
+            if cell.pos >= 0:
+                self._by_row.setdefault(r, []).append((cell.pos, c))
 
-    def _cells(self, row: _Row) -> dict[int, _Cell]:
-        """The cells of a row by column (found when first needed: most rows are copied whole)."""
-        if row.cells is not None:
-            return row.cells
-        cells: dict[int, _Cell] = {}
-        data, close, end_tag = self.data, row.end, self._cell_close
-        for cm in self._cell_re.finditer(data, row.open_end, close):
-            ref = _REF.search(cm.group(1))
-            if ref is None:
-                raise Unsupported("cell without r")
-            if cm.group(2):
-                end = cm.end()
-            else:
-                end = data.find(end_tag, cm.end(), close)
-                if end < 0:
-                    raise Unsupported("unclosed cell")
-                end += len(end_tag)
-            letters = ref.group(1)
-            col = _COLUMNS.get(letters)
-            if col is None:
-                col = _COLUMNS[letters] = column_index_from_string(letters.decode())
-            cells[col] = _Cell(cm.start(), end)
-        row.cells = cells
-        return cells
+    def _row(self, r: int) -> _Row | None:
+        """Row r as written (from where the reader saw it start), or None."""
+        row = self.rows.get(r)
+        if row is not None or r not in self.grid.row_pos:
+            return row
+        data, start = self.data, self.grid.row_pos[r]
+        open_end = tag_end(data, start)
+        head = data[start:open_end]
+        if not re.match(rb"<" + re.escape(self.p) + rb"row\b", head):
+            raise Unsupported("row position")
+        attrs = _attrs(head)
+        if head.endswith(b"/>"):
+            row = _Row(start, open_end, open_end, attrs, True)
+            row.cells = {}
+        else:
+            cells = sorted(self._by_row.get(r, ()))
+            end = data.find(self._row_close, cells[-1][0] if cells else open_end, self.sheet_data_close)
+            if end < 0:
+                raise Unsupported("unclosed row")
+            row = _Row(start, end + len(self._row_close), open_end, attrs, False)
+            # a cell runs to where the next one starts (white space between cells goes with it)
+            bounds = [pos for pos, _c in cells] + [end]
+            row.cells = {c: _Cell(pos, bounds[i + 1]) for i, (pos, c) in enumerate(cells)}
+        self.rows[r] = row
+        return row
 
     def _top_level(self) -> None:
         """Depth-1 elements outside sheetData: local name → (start, end)."""
@@ -212,8 +196,8 @@ class XmlFormSheet(FormSheet):
         pending: list[tuple[int, int, dict[str, str], str]] = []
         for (r, c), grid_cell in sorted(self.grid.cells.items()):
             if grid_cell.is_formula:
-                row = self.rows.get(r)
-                cell = self._cells(row).get(c) if row is not None else None
+                row = self._row(r)
+                cell = row.cells.get(c) if row is not None else None
                 if cell is None:
                     continue
                 raw = self.data[cell.start:cell.end]
@@ -330,7 +314,7 @@ class XmlFormSheet(FormSheet):
             if r in self.heights:
                 out[r] = self.heights[r]
                 continue
-            row = self.rows.get(r)
+            row = self._row(r)
             out[r] = (_float(row.attrs.get("ht")) if row is not None else None) or default
         return out
 
@@ -422,8 +406,8 @@ class XmlFormSheet(FormSheet):
                 xml = re.sub(rb'^(<[\w:]*c r="[A-Z]+\d+")(?: s="\d+")?', lambda m: m.group(1) + self._s(s).encode(), xml)
             return xml
         if (r, c) in self.new_styles:
-            row = self.rows.get(r)
-            cell = self._cells(row).get(c) if row is not None else None
+            row = self._row(r)
+            cell = row.cells.get(c) if row is not None else None
             if cell is None:
                 return self._cell_xml(r, c, None, s)
             raw = self.data[cell.start:cell.end]
@@ -436,7 +420,7 @@ class XmlFormSheet(FormSheet):
 
     def _row_xml(self, r: int, touched: set[int]) -> bytes:
         p = self.p.decode()
-        row = self.rows.get(r)
+        row = self._row(r)
         if row is not None:  # its start tag as written, with our height and without the spans hint
             head = self.data[row.start:row.open_end].rstrip(b"/>").rstrip()
             if touched:
@@ -446,7 +430,7 @@ class XmlFormSheet(FormSheet):
         else:
             head = f'<{p}row r="{r}"'.encode() + (f' ht="{_number(self.heights[r])}" customHeight="1"'.encode()
                                                   if r in self.heights else b"")
-        cells = self._cells(row) if row is not None else {}
+        cells = row.cells if row is not None else {}
         cols = sorted(set(cells) | touched)
         parts = []
         for c in cols:
@@ -470,15 +454,15 @@ class XmlFormSheet(FormSheet):
         data = self.data
         edits: list[tuple[int, int, bytes]] = []
         # rows: each touched row rebuilt in place; new rows inserted in order
-        existing = sorted(self.rows)
+        existing = sorted(self.grid.row_pos)
         new_rows: dict[int, list[bytes]] = {}  # insert position → rows
         for r in sorted(touched):
-            if r in self.rows:
-                row = self.rows[r]
+            if r in self.grid.row_pos:
+                row = self._row(r)
                 edits.append((row.start, row.end, self._row_xml(r, touched[r])))
                 continue
             after = next((x for x in existing if x > r), None)
-            pos = self.rows[after].start if after is not None else (self.sheet_data_close or self.sheet_data_end)
+            pos = self.grid.row_pos[after] if after is not None else (self.sheet_data_close or self.sheet_data_end)
             new_rows.setdefault(pos, []).append(self._row_xml(r, touched[r]))
         for pos, rows in new_rows.items():
             edits.append((pos, pos, b"".join(rows)))
