@@ -77,9 +77,11 @@ def run_batch(
 def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, only, scorer, progress,
                on_result, now, report=None, keep_rollups=False, listed=None) -> BatchResult:
     from perfeval_xlsx.output.rollup import RollupWriter
-    from perfeval_xlsx.report import report_path
-    from perfeval_xlsx.report.summary import SummaryTally
     from perfeval_xlsx.score import output_path
+
+    if report is not None:
+        from perfeval_xlsx.report import report_path
+        from perfeval_xlsx.report.summary import SummaryTally
 
     inbox, outbox = Path(inbox), Path(outbox)
     remove_stale_temp_files(outbox)  # left by a run that was killed (we hold OUTBOX's lock)
@@ -126,7 +128,7 @@ def _run_batch(inbox, outbox, *, profile, jobs, recursive, force, discovery, onl
     # what is written in listing order, file by file, while the others are being scored
     rollup: RollupWriter | None = None
     files_json = _Rendered(_batch_json_text, "\n", ",\n")
-    tally = SummaryTally() if report is not None else None
+    tally = SummaryTally() if report is not None else None  # the 汇总报告's figures
     reader: list[Any] = []  # the new cache file, opened for reading back a result that waited
 
     def emit(key: str, result: dict[str, Any] | None) -> None:

@@ -186,6 +186,19 @@ class _Sheet:
                 else:
                     ws.write_blank(r, c, None, fmt)
         self.row += 1
+        self._forget_written_row()
+
+    def _forget_written_row(self) -> None:
+        """xlsxwriter keeps the height of every row given one until the file is closed, although in
+        constant-memory mode a row is on disk as soon as a cell of a later row is written: a table
+        sheet (no drawings to place by row heights) forgets it then, so that memory stays flat."""
+        written = getattr(self.ws, "previous_row", None)  # the row being filled; those above are on disk
+        if not isinstance(written, int):
+            return
+        for name in ("row_info", "row_sizes"):
+            heights = getattr(self.ws, name, None)
+            if isinstance(heights, dict):
+                heights.pop(written - 1, None)
 
     def _fit(self, c: int, text: str, cap: float) -> None:
         width = min(_width(text) + 2, cap)
