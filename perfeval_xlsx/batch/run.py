@@ -358,7 +358,7 @@ class _Rendered:
     def copy_to(self, out) -> None:
         if self.fh is not None:
             self.fh.seek(0)
-            shutil.copyfileobj(self.fh, out, 1 << 20)
+            shutil.copyfileobj(self.fh, out, 1 << 16)  # characters: a few hundred KB at a time
 
     def close(self) -> None:
         if self.fh is not None:
