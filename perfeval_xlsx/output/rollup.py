@@ -322,9 +322,10 @@ class RollupWriter:
         self.tmp = Path(tmp_name)
         self._spills: dict[str, Any] = {}
         self._scratch: str | None = None
+        self._scratch_lock = None
         try:
             # the worksheets' row data waits in files of a folder of our own until close
-            self._scratch = tempfile.mkdtemp(prefix="perfeval-rollup-")
+            self._scratch, self._scratch_lock = new_scratch()
             self._spills = {sev: tempfile.TemporaryFile("w+", encoding="utf-8") for sev in ("warning", "info")}
             self.workbook = workbook = xlsxwriter.Workbook(str(self.tmp), {
                 "constant_memory": True, "tmpdir": self._scratch,
@@ -451,9 +452,77 @@ class RollupWriter:
         for spill in self._spills.values():
             spill.close()
         self._spills = {}
+        if self._scratch_lock is not None:
+            self._scratch_lock.close()
+            self._scratch_lock = None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+
+
+#: the folders (in the system's temporary folder) where xlsxwriter keeps a roll-up's rows until close
+SCRATCH_PREFIX = "perfeval-rollup-"
+SCRATCH_LOCK = ".lock"
+#: a scratch folder younger than this is never taken for a dead run's (it may be locking itself)
+SCRATCH_GRACE_SECONDS = 60
+
+
+def new_scratch() -> tuple[str, Any]:
+    """A new scratch folder and its lock file, locked while this run writes (a lock of the
+    operating system's: it goes with the process). A run killed meanwhile leaves its folder
+    unlocked, and the next roll-up written on this machine removes it."""
+    remove_stale_scratch()
+    path = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+    lock = open(os.path.join(path, SCRATCH_LOCK), "a+b")  # noqa: SIM115 - held until the roll-up is done
+    _try_lock(lock)
+    return path, lock
+
+
+def remove_stale_scratch(folder: str | Path | None = None) -> list[Path]:
+    """Remove the scratch folders of roll-ups whose run is gone (killed, or the machine lost
+    power): their lock is free. Returns those removed."""
+    import time
+
+    removed = []
+    base = Path(folder if folder is not None else tempfile.gettempdir())
+    try:
+        candidates = list(base.glob(SCRATCH_PREFIX + "*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if path.is_symlink() or not path.is_dir() or time.time() - path.stat().st_mtime < SCRATCH_GRACE_SECONDS:
+                continue
+            try:
+                fh = open(path / SCRATCH_LOCK, "r+b")  # noqa: SIM115
+            except FileNotFoundError:
+                free = True  # never locked: its run stopped while making it
+            else:
+                with fh:
+                    free = _try_lock(fh)
+            if free:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def _try_lock(fh) -> bool:
+    """Take the lock of an open file without waiting; False if another run holds it."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
 def remove_older_rollups(outbox: Path, current: Path) -> list[Path]:
