@@ -4,6 +4,7 @@ peak memory as the number of files grows. It prints figures; it asserts nothing.
     python bench/bench_batch.py            # N = 200 and 2000 small forms, N = 200 large forms (~10 min on 2 cores)
     python bench/bench_batch.py --quick    # N = 200 only (small and large, ~3 min)
     python bench/bench_batch.py --sizes 200,2000 --kinds small,large   # everything (long)
+    python bench/bench_batch.py --marginal # per-file cost of N = 400 over N = 40, --jobs 1 (~6 min)
 
 For each kind of form (small: the 11 indicators of the samples; large: 120 indicator rows) and
 each N, the forms are generated into a temporary folder (50 distinct forms, copied to N files),
@@ -21,6 +22,12 @@ Printed: files/second of each, the per-file cost at jobs 1 over the floor's, the
 throughput ratio, and the peak memory of each run — the summed RSS of the whole process tree
 (parent and workers), sampled every 50 ms from /proc (Linux), and the largest single process
 (getrusage of the children) — with the ratio of N = 2000 to N = 200.
+
+--marginal measures instead what one more file costs, without the start-up and end of a run:
+for N = 40 and N = 400 (or --sizes A,B), each in a fresh process, the wall time of the floor and
+of `perfeval batch --jobs 1` end to end; the marginal per-file cost is (t(400) − t(40)) / 360 for
+both, printed with their ratio (the target is batch ≤ 0.6× the floor), and the peak memory of the
+batch at N = 40 and N = 400 with their ratio (flat, 1.0x, is the target).
 """
 
 from __future__ import annotations
@@ -100,8 +107,8 @@ def generate(folder: Path, kind: str, n: int) -> float:
 # --------------------------------------------------------------------------- measuring
 
 
-def _tree_rss(root_pid: int) -> int:
-    """Summed RSS (bytes) of root_pid and all its descendants, from /proc."""
+def _tree_rss(root_pid: int) -> tuple[int, int]:
+    """Summed RSS (bytes) of root_pid and all its descendants, and the largest one's, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -113,32 +120,36 @@ def _tree_rss(root_pid: int) -> int:
         except (OSError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0, [root_pid]
+    total, largest, todo = 0, 0, [root_pid]
     page = os.sysconf("SC_PAGE_SIZE")
     while todo:
         pid = todo.pop()
         try:
             with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1]) * page
+                rss = int(fh.read().split()[1]) * page
+            total += rss
+            largest = max(largest, rss)
         except (OSError, ValueError):
             pass
         todo.extend(children.get(pid, []))
-    return total
+    return total, largest
 
 
 def measure(cmd: list[str]) -> dict:
-    """Run `cmd`; wall time, its stdout, peak summed RSS of its process tree, max single RSS."""
+    """Run `cmd`; wall time, its stdout, peak summed RSS of its process tree, max single RSS
+    (from getrusage: only when larger than any earlier child's) and the sampled largest one."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak = peak_single = 0
     sampling = os.path.isdir("/proc")
     done = threading.Event()
 
     def sample():
-        nonlocal peak
+        nonlocal peak, peak_single
         while not done.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            total, largest = _tree_rss(proc.pid)
+            peak, peak_single = max(peak, total), max(peak_single, largest)
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -153,7 +164,7 @@ def measure(cmd: list[str]) -> dict:
     if proc.returncode not in (0, 1, 2) or "Traceback" in err:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
     return {"wall": wall, "stdout": out, "peak_tree": peak if sampling else None,
-            "max_single": single * 1024 if single > before else None}
+            "max_single": single * 1024 if single > before else None, "peak_single": peak_single if sampling else None}
 
 
 def floor_main(inbox: str, outdir: str, part: str = "0/1") -> None:
@@ -218,6 +229,37 @@ def run(kind: str, n: int, work: Path) -> dict:
     return row
 
 
+def marginal(kind: str, sizes: tuple[int, int], work: Path) -> dict:
+    """(t(B) − t(A)) / (B − A) of the floor and of `batch --jobs 1`, both timed end to end in a
+    fresh process; the batch's peak memory at A and B."""
+    small_n, large_n = sizes
+    row: dict = {"kind": kind, "sizes": sizes}
+    print(f"\n== marginal cost, {kind} forms, N = {small_n} and {large_n} ==", flush=True)
+    for n in sizes:
+        inbox = work / f"m_{kind}_{n}" / "inbox"
+        gen = generate(inbox, kind, n)
+        floor = measure([sys.executable, __file__, "--_floor", str(inbox), str(work / f"m_{kind}_{n}" / "floor")])
+        out = work / f"m_{kind}_{n}" / "out"
+        batch = measure([sys.executable, "-m", "perfeval_xlsx", "batch", str(inbox), "-o", str(out), "--jobs", "1", "--json"])
+        summary = json.loads(batch["stdout"])["summary"]
+        warn = "" if summary["total"] == n and summary["scored"] == n else f"  (!) summary {summary}"
+        row[n] = {"floor": floor["wall"], "batch": batch["wall"], "peak_tree": batch["peak_tree"], "single": batch["peak_single"]}
+        print(f"N = {n:4d} (generated in {gen:.0f} s): floor {floor['wall']:7.2f} s   batch --jobs 1 {batch['wall']:7.2f} s   "
+              f"peak tree {mib(batch['peak_tree'])}  largest process {mib(batch['peak_single'])}{warn}", flush=True)
+        shutil.rmtree(work / f"m_{kind}_{n}", ignore_errors=True)
+    extra = large_n - small_n
+    row["floor_ms"] = 1000 * (row[large_n]["floor"] - row[small_n]["floor"]) / extra
+    row["batch_ms"] = 1000 * (row[large_n]["batch"] - row[small_n]["batch"]) / extra
+    row["ratio"] = row["batch_ms"] / row["floor_ms"] if row["floor_ms"] > 0 else float("nan")
+    print(f"marginal per file: batch --jobs 1 {row['batch_ms']:6.1f} ms, floor (openpyxl load+save) {row['floor_ms']:6.1f} ms, "
+          f"ratio {row['ratio']:.2f}x   (target ≤ 0.6x)")
+    for key, label in (("peak_tree", "process tree"), ("single", "largest process")):
+        low, high = row[small_n][key], row[large_n][key]
+        if low and high:
+            print(f"peak memory ({label}): N={small_n} {mib(low)}, N={large_n} {mib(high)}, ratio {high / low:.2f}x   (flat: 1.0x)")
+    return row
+
+
 def main() -> None:
     if len(sys.argv) in (4, 5) and sys.argv[1] == "--_floor":
         floor_main(*sys.argv[2:])
@@ -227,7 +269,26 @@ def main() -> None:
     parser.add_argument("--sizes", default=None, help="comma-separated N values (default 200,2000)")
     parser.add_argument("--kinds", default="small,large", help="small, large or both (default both)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the generated forms (default: a temp folder)")
+    parser.add_argument("--marginal", action="store_true",
+                        help="per-file cost of N=400 over N=40 at --jobs 1 against the floor's, and peak memory (--sizes A,B to change)")
     args = parser.parse_args()
+    if args.marginal:
+        sizes = tuple(int(s) for s in (args.sizes or "40,400").split(","))
+        if len(sizes) != 2 or sizes[0] >= sizes[1]:
+            parser.error("--marginal takes two sizes, the smaller first: --sizes 40,400")
+        work = args.work or Path(tempfile.mkdtemp(prefix="perfeval-bench-"))
+        print(f"perfeval batch marginal cost: {os.cpu_count()} cores, Python {sys.version.split()[0]}, work folder {work}")
+        try:
+            rows = [marginal(kind, sizes, work) for kind in args.kinds.split(",")]
+        finally:
+            if args.work is None:
+                shutil.rmtree(work, ignore_errors=True)
+        print("\n== summary ==")
+        print(f"{'kind':6} {'batch ms/file':>13} {'floor ms/file':>13} {'ratio':>6} {'peak j1 ' + str(sizes[0]):>12} {'peak j1 ' + str(sizes[1]):>12}")
+        for r in rows:
+            print(f"{r['kind']:6} {r['batch_ms']:13.1f} {r['floor_ms']:13.1f} {r['ratio']:5.2f}x "
+                  f"{mib(r[sizes[0]]['peak_tree']):>12} {mib(r[sizes[1]]['peak_tree']):>12}")
+        return
     sizes = [200] if args.quick else [int(s) for s in (args.sizes or "200,2000").split(",")]
     kinds = args.kinds.split(",")
     work = args.work or Path(tempfile.mkdtemp(prefix="perfeval-bench-"))

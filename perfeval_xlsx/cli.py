@@ -293,7 +293,7 @@ def batch(
     outbox = _folders_or_fail(inbox, output, "batch")
     prof = _profile_or_fail(profile)
     wording = _template_or_fail(template) if with_report or template is not None else None
-    from perfeval_xlsx.batch import OutboxBusy, discover, run_batch, stream_json
+    from perfeval_xlsx.batch import JsonFiles, OutboxBusy, discover, run_batch, stream_json
     from perfeval_xlsx.errors import WorkerStartError
     from perfeval_xlsx.console import print_batch_report
 
@@ -313,9 +313,10 @@ def batch(
                        console=make_console(stderr=True), transient=True)
         task = bar.add_task("评分", total=len(disc.files))
         bar.start()
+    rendered = JsonFiles() if as_json else None  # the files' JSON, rendered while they are scored
     try:
         result = run_batch(inbox, outbox, profile=prof, jobs=jobs, recursive=recursive, force=force, discovery=disc, report=wording,
-                           keep_rollups=keep_rollups,
+                           keep_rollups=keep_rollups, listed=rendered.add if rendered is not None else None,
                            progress=(lambda s, done, total: bar.update(task, completed=done, total=total)) if bar else None)
     except OutboxBusy:
         _fail(f"输出文件夹“{outbox}”正在被另一个 perfeval batch 或 watch 使用（已等待 30 秒）。请等它结束后再运行，"
@@ -331,8 +332,9 @@ def batch(
     finally:
         if bar is not None:
             bar.stop()
-    if as_json:
-        stream_json(result, sys.stdout)
+    if rendered is not None:
+        with rendered:
+            stream_json(result, sys.stdout, rendered)
     else:
         print_batch_report(result)
         if result.summary_report is not None:

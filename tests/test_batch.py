@@ -552,3 +552,194 @@ def test_abandoned_cache_leaves_no_temp_file(tmp_path):
     writer.fh.close = full_disk
     writer.abandon()
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the outputs written while the files are scored ------------------------------------------
+
+
+class _InProcessScorer:
+    """Scores in this process, handing the results on in an order of its own: `reverse` (every
+    file but the last listed arrives early and waits), or `twice` (the first file is reported
+    twice: the outputs must then be written from the final results). `remove`: a file deleted
+    just before it is scored."""
+
+    def __init__(self, order: str, report=None, remove: str | None = None):
+        self.order, self.report, self.remove = order, report, remove
+
+    def run(self, jobs, on_done) -> None:
+        jobs = list(reversed(jobs)) if self.order == "reverse" else list(jobs)
+        for job in jobs:
+            if self.remove and job.source.name == self.remove:
+                job.source.unlink()
+            on_done(job, _score_job(str(job.source), str(job.out_dir), report=self.report), False)
+        if self.order == "twice":
+            on_done(jobs[0], _score_job(str(jobs[0].source), str(jobs[0].out_dir), report=self.report), False)
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.mark.parametrize("order", ["reverse", "twice"])
+def test_outputs_written_while_scoring_equal_those_written_at_the_end(tmp_path, order):
+    import io
+
+    from perfeval_xlsx.batch import JsonFiles, stream_json, write_batch_json
+    from perfeval_xlsx.batch.ordered import KEEP_EARLY
+    from perfeval_xlsx.report import load_template
+    from perfeval_xlsx.report.summary import write_summary_report
+
+    inbox, out, end = tmp_path / "in", tmp_path / "out", tmp_path / "end"
+    (inbox / "broken").mkdir(parents=True)
+    for f in (SEED000, SEED001, BASE):
+        shutil.copy(f, inbox / f.name)
+    if order == "reverse":  # more files than wait in memory: the others are read back from the cache
+        for f in BROKEN:
+            shutil.copy(f, inbox / "broken" / f.name)
+        for i in range(KEEP_EARLY - 4):
+            generated_form(inbox / f"单位{i}.xlsx", i, i % 3)
+    (inbox / "损坏的表.xlsx").write_bytes(BASE.read_bytes()[:3000])
+    shutil.copy(BASE, inbox / "被移走的表.xlsx")
+    (inbox / "旧格式.xlsb").write_bytes(b"PK\x03\x04" + b"\x00" * 512)
+    wording, moment = load_template(), datetime(2026, 11, 22, 8, 0, 1)
+    with JsonFiles() as rendered:
+        result = run_batch(inbox, out, recursive=True, report=wording, now=moment, listed=rendered.add,
+                           scorer=_InProcessScorer(order, wording, remove="被移走的表.xlsx"))
+        assert result.listed is (order == "reverse")
+        assert "被移走的表.xlsx" in {s.file for s in result.skipped}
+        assert len(result.files) == (3 + len(BROKEN) + KEEP_EARLY - 4 + 1 if order == "reverse" else 4)
+        streamed = io.StringIO()
+        stream_json(result, streamed, rendered)
+    at_end = io.StringIO()
+    stream_json(result, at_end)
+    assert streamed.getvalue() == at_end.getvalue()
+    assert [d["file"] for d in json.loads(streamed.getvalue())["files"]] == [str(inbox / f.file) for f in result.files]
+
+    end.mkdir()
+    rollup = write_rollup(end, result.iter_files(relative_output=True), skipped=result.skipped, generated_at=moment,
+                          profile=result.profile, relative_to=inbox)
+    assert rollup.name == result.rollup.name and _members(result.rollup) == _members(rollup)
+    summary = write_summary_report(end, result.iter_files(), wording, name=result.summary_report.name,
+                                   skipped=len(result.skipped), generated_at=moment)
+    assert _members(result.summary_report) == _members(summary)
+    batch_json = result.batch_json.read_bytes()
+    write_batch_json(result)  # rendered from the cache now
+    assert result.batch_json.read_bytes() == batch_json
+    assert not list(out.glob(".perfeval-*.tmp"))
+
+
+def test_in_order_hands_results_on_in_listing_order():
+    from perfeval_xlsx.batch.ordered import KEEP_EARLY, InOrder
+
+    keys = [f"k{i:02d}" for i in range(KEEP_EARLY + 4)]
+    got = []
+    feed = InOrder(keys, lambda key, result: got.append((key, result)))
+    for key in reversed(keys[2:]):  # all but the first two arrive early
+        feed.put(key, {"key": key})
+    assert got == [] and len(feed.kept) == KEEP_EARLY
+    feed.drop(keys[1])  # removed meanwhile: not listed, and nothing waits for it
+    assert got == []
+    feed.put(keys[0], {"key": keys[0]})
+    assert [k for k, _ in got] == [keys[0], *keys[2:]] and feed.complete and feed.emitted == len(keys) - 1
+    # the last ones to arrive early were kept in memory, the first ones wait to be read back
+    assert [r is None for _, r in got[1:]] == [True] * (len(keys) - 2 - KEEP_EARLY) + [False] * KEEP_EARLY
+    feed.put(keys[0], {})  # twice: the listing is no longer trusted
+    assert feed.broken and not feed.complete
+
+
+# -- what a worker process loads -------------------------------------------------------------
+
+#: never needed to score a file: the command line, the console, mail, watch mode, the parent's outputs
+NOT_IN_WORKERS = ("typer", "click", "rich", "pydantic", "shellingham", "watchdog", "docx", "perfeval_xlsx.cli",
+                  "perfeval_xlsx.cli_text", "perfeval_xlsx.console", "perfeval_xlsx.mail", "perfeval_xlsx.batch.run",
+                  "perfeval_xlsx.batch.watch", "perfeval_xlsx.output.rollup", "perfeval_xlsx.report")
+
+_PROBE = '''
+import sys
+
+from perfeval_xlsx.batch.pool import _score_job
+
+
+def probe(source, out_dir):
+    result = _score_job(source, out_dir)
+    result["_modules"] = sorted(sys.modules)
+    return result
+'''
+
+# what pip writes for [project.scripts] perfeval = "module:function"; spawn runs it again in each
+# worker (as __mp_main__: its top, not its main block)
+_CONSOLE_SCRIPT = '''import re
+import sys
+from {module} import {function}
+if __name__ == "__main__":
+    import json
+    from pathlib import Path
+
+    sys.path.insert(0, {probe_dir!r})
+    import worker_probe
+    from perfeval_xlsx.batch.pool import Scorer, _Job
+
+    got = []
+    scorer = Scorer(jobs=1, worker=worker_probe.probe)
+    scorer.run([_Job("x", Path(sys.argv[1]), Path(sys.argv[2]))], lambda job, result, retry: got.append(result))
+    scorer.close()
+    print(json.dumps(got[0]))
+'''
+
+
+def test_a_worker_started_by_the_perfeval_command_loads_only_what_scoring_needs(tmp_path):
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    from .conftest import ROOT
+
+    entry = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]["perfeval"]
+    module, function = entry.split(":")
+    (tmp_path / "worker_probe.py").write_text(_PROBE, encoding="utf-8")
+    script = tmp_path / "perfeval"
+    script.write_text(_CONSOLE_SCRIPT.format(module=module, function=function, probe_dir=str(tmp_path)), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, str(script), str(BASE), str(tmp_path / "out")], capture_output=True, text=True,
+                         timeout=300, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.splitlines()[-1])
+    assert result["status"] != "unreadable" and result["total"] == 100
+    modules = result["_modules"]
+    assert [m for m in modules if m in NOT_IN_WORKERS or m.split(".")[0] in NOT_IN_WORKERS] == []
+    assert "pandas" in modules  # scoring's own (rules.scoring)
+
+
+def test_an_abandoned_rollup_leaves_nothing_behind(tmp_path):
+    from perfeval_xlsx.output.rollup import RollupWriter
+
+    rollup = RollupWriter(tmp_path, profile="auto")
+    scratch = Path(rollup._scratch)
+    rollup.add({"file": "甲.xlsx", "status": "ok", "project": {"name": "项目甲"}, "total": 95.0, "grade": "优",
+                "indicators": [{"level1": "产出指标", "level3": "培训人数", "score": 6.0}],
+                "findings": [{"severity": "warning", "code": "W-X", "message": "C5：说明"}]})
+    assert scratch.is_dir() and list(tmp_path.glob(".perfeval-rollup-*.xlsx.tmp"))
+    rollup.abandon()
+    assert list(tmp_path.iterdir()) == [] and not scratch.exists()
+
+
+def test_scratch_folders_of_dead_runs_are_removed_and_those_in_use_kept(tmp_path):
+    from perfeval_xlsx.output.rollup import SCRATCH_LOCK, SCRATCH_PREFIX, _try_lock, remove_stale_scratch
+
+    old = time.time() - 3600
+    dead, unlocked, live, young = (tmp_path / f"{SCRATCH_PREFIX}{name}" for name in ("dead", "unlocked", "live", "young"))
+    for folder in (dead, unlocked, live, young):
+        folder.mkdir()
+        (folder / "tmprows").write_text("<row/>", encoding="utf-8")
+    for folder in (dead, live, young):
+        (folder / SCRATCH_LOCK).write_bytes(b"")
+    with open(live / SCRATCH_LOCK, "r+b") as held:  # a run still writing holds its lock
+        assert _try_lock(held)
+        for folder in (dead, unlocked, live):
+            os.utime(folder, (old, old))
+        assert sorted(p.name for p in remove_stale_scratch(tmp_path)) == [dead.name, unlocked.name]
+    assert live.is_dir() and young.is_dir() and not dead.exists() and not unlocked.exists()

@@ -69,3 +69,29 @@ def test_readme_documents_every_finding_code():
     from .conftest import ROOT
 
     assert catalogue_markdown() in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_check_loads_nothing_it_does_not_use(tmp_path):
+    """`perfeval check` reads, validates and scores: no writers, mail, watch mode or batch run."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import BASE, ROOT
+
+    code = (
+        "import atexit, json, sys\n"
+        f"sys.argv = ['perfeval', 'check', {str(BASE)!r}]\n"
+        f"atexit.register(lambda: open({str(tmp_path / 'modules.json')!r}, 'w').write(json.dumps(sorted(sys.modules))))\n"
+        "from perfeval_xlsx.__main__ import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    modules = json.loads((tmp_path / "modules.json").read_text())
+    unused = ("xlsxwriter", "docx", "watchdog", "multiprocessing", "perfeval_xlsx.mail", "perfeval_xlsx.output.writer",
+              "perfeval_xlsx.output.rollup", "perfeval_xlsx.output.template", "perfeval_xlsx.report",
+              "perfeval_xlsx.batch.pool", "perfeval_xlsx.batch.run", "perfeval_xlsx.batch.cache", "perfeval_xlsx.batch.watch")
+    assert [m for m in modules if m in unused or m.split(".")[0] in unused] == []

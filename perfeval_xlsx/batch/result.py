@@ -51,6 +51,7 @@ class BatchResult:
     cache_path: Path
     summary_report: Path | None = None  # 汇总报告_<date-time>.docx (with a report wording)
     retired: list[tuple[str, str]] = field(default_factory=list)  # stale scored copies moved: (from, to)
+    listed: bool = False  # every file was handed to run_batch's `listed` in file order while it ran
 
     @property
     def summary(self) -> dict[str, int]:

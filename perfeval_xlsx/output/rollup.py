@@ -12,8 +12,10 @@ Sheets:
 - ``未处理文件`` — only when some spreadsheet files were not scored, with the reason.
 
 The input is plain per-file dicts (the objects of ``perfeval score --json``) read one at a time:
-xlsxwriter runs in constant-memory mode and the findings wait in temporary files, so a batch of
-any size is written without holding it in memory. Every cell holds a value (no formulas). The
+xlsxwriter runs in constant-memory mode and the warnings and notes wait in temporary files, so a
+batch of any size is written without holding it in memory. A batch feeds a RollupWriter as its
+files are scored (in listing order), so that only the totals, the charts and closing the file are
+left for the end. Every cell holds a value (no formulas). The
 file is written to a temporary name and then given its final name, never overwriting another
 roll-up (two runs in the same second get ``_2``, ``_3``…); the roll-ups written before into the
 same folder are then removed (kept with ``keep_older``), so that one current roll-up is there.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from datetime import datetime
 from functools import lru_cache
@@ -117,8 +120,9 @@ def _rate_band(rate: float | None) -> int | None:
 class _Sheet:
     """One table sheet: header row, typed cells, widths fitted to the text, filter, frozen header."""
 
-    def __init__(self, workbook, formats: dict[str, Any], name: str, columns: tuple, generated: str):
+    def __init__(self, workbook, formats: dict[str, Any], name: str, columns: tuple):
         self.ws = workbook.add_worksheet(name)
+        self.name = name
         self.formats = formats
         self.columns = columns
         self.widths = [max(low, text_width(h) + 2) for h, _, low, _ in columns]
@@ -130,7 +134,6 @@ class _Sheet:
             self.ws.write_string(0, c, header, formats["header"])
         self.row = 1
         self.data_end: int | None = None  # rows after it (the 合计 row) are no data
-        _page(self.ws, name, generated, repeat_header=True)
 
     def full(self) -> bool:
         return self.row >= MAX_ROWS - 1  # keep the last row for the note
@@ -183,14 +186,28 @@ class _Sheet:
                 else:
                     ws.write_blank(r, c, None, fmt)
         self.row += 1
+        self._forget_written_row()
+
+    def _forget_written_row(self) -> None:
+        """xlsxwriter keeps the height of every row given one until the file is closed, although in
+        constant-memory mode a row is on disk as soon as a cell of a later row is written: a table
+        sheet (no drawings to place by row heights) forgets it then, so that memory stays flat."""
+        written = getattr(self.ws, "previous_row", None)  # the row being filled; those above are on disk
+        if not isinstance(written, int):
+            return
+        for name in ("row_info", "row_sizes"):
+            heights = getattr(self.ws, name, None)
+            if isinstance(heights, dict):
+                heights.pop(written - 1, None)
 
     def _fit(self, c: int, text: str, cap: float) -> None:
         width = min(_width(text) + 2, cap)
         if width > self.widths[c]:
             self.widths[c] = width
 
-    def finish(self, empty_note: str) -> None:
+    def finish(self, empty_note: str, generated: str) -> None:
         ws = self.ws
+        _page(ws, self.name, generated, repeat_header=True)  # page setup is written at close: any time will do
         last = len(self.columns) - 1
         if self.row == 1:
             ws.write_string(1, 0, empty_note, self.formats["note"])
@@ -269,111 +286,243 @@ def write_rollup(
     """Write the roll-up of `files` (per-file dicts, in the order to list them; their "output",
     if relative, is relative to `outbox`) into `outbox`; return its path. `skipped`: objects or
     dicts with `file` and `reason`. `relative_to`: shorten each "file" to its path below it.
-    The roll-ups written before into `outbox` are removed unless `keep_older`."""
-    import xlsxwriter
+    The roll-ups written before into `outbox` are removed unless `keep_older`.
 
-    outbox = Path(outbox)
-    moment = generated_at or datetime.now()
-    generated = moment.strftime("%Y-%m-%d %H:%M")
-    base = Path(relative_to).resolve() if relative_to is not None else None
-    fh, tmp_name = new_temp_file(outbox, ".perfeval-rollup-", ".xlsx.tmp")
-    fh.close()
-    spills = {sev: tempfile.TemporaryFile("w+", encoding="utf-8") for sev in ("error", "warning", "info")}
+    The same as RollupWriter fed one file at a time (what a batch does while its files are scored)."""
+    rollup = RollupWriter(outbox, profile=profile, relative_to=relative_to)
     try:
-        workbook = xlsxwriter.Workbook(str(tmp_name), {
-            "constant_memory": True,
-            "default_format_properties": {"font_name": FONT, "font_size": 10},
-            "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
-        })
-        workbook.set_properties({"title": "项目支出绩效自评 汇总", "subject": "项目支出绩效自评评分汇总",
-                                 "author": "perfeval-xlsx", "comments": f"评分规则：{profile}" if profile else "",
-                                 "created": moment})
-        for name, value in mark_properties(ROLLUP, __version__):
-            workbook.set_custom_property(name, value)
-        formats = _formats(workbook)
-        summary = _Sheet(workbook, formats, SUMMARY, SUMMARY_COLUMNS, generated)
-        detail = _Sheet(workbook, formats, DETAIL, DETAIL_COLUMNS, generated)
-        issues = _Sheet(workbook, formats, ISSUES, ISSUES_COLUMNS, generated)
-        charts = workbook.add_worksheet(CHARTS)
-        stats = _Stats()
-
         for d in files:
-            r = FileResult.from_dict(d)
-            source = _source_name(r.file, base)
-            project = r.project
-            name = _text(project.get("name"))
-            findings = r.findings
-            errors, warnings = len(r.errors), len(r.warnings)
-            status = r.status
-            rate = r.execution_rate
-            output = r.output
-            link = None
-            if output:
-                out = Path(output)
-                target = out.as_posix() if not out.is_absolute() else _relative_or_absolute(out, outbox)
-                link = (target, out.name)
-            summary.add([
-                project.get("department"), project.get("unit"), name, project.get("year"),
-                r.budget, r.spent, None if rate is None else rate / 100, r.total,
-                r.grade, errors, warnings, STATUS_LABEL.get(status, status), source, link,
-            ])
-            for ind in r.indicators:
-                detail.add([
-                    source, project.get("unit"), name, ind.get("level1"), ind.get("level2"), ind.get("level3"),
-                    ind.get("operator"), ind.get("target"), ind.get("actual"), ind.get("unit"),
-                    ind.get("weight"), ind.get("self_score"), ind.get("score"), ind.get("rule"),
-                    ind.get("sheet"), ind.get("row"),
-                ])
-            for x in findings:
-                spill = spills.get(x.get("severity"), spills["info"])
-                message, cell = x.get("message") or "", x.get("cell") or ""
-                if cell and message.startswith(f"{cell}："):  # the cell has its own column
-                    message = message[len(cell) + 1:]
-                spill.write(json.dumps([source, name, x.get("sheet"), cell, x.get("code"),
-                                        message, x.get("severity")], ensure_ascii=False) + "\n")
-            stats.add(status, r.grade, r.total, rate, name or Path(source).stem,
-                      _text(project.get("unit")), source)
-            stats.add_money(status, r.budget, r.spent, errors, warnings)
-
-        for severity, spill in spills.items():
-            spill.seek(0)
-            for line in spill:
-                source, name, sheet, cell, code, message, sev = json.loads(line)
-                rule = CATALOGUE.get(code)
-                issues.add([SEVERITY_LABEL.get(sev, sev), source, name, sheet, cell, code,
-                            rule.title if rule else "", message])
-
-        if summary.row > 1:
-            _total_row(summary, stats)
-        summary.finish("没有找到要评分的文件。")
-        detail.finish("没有可列出的指标（文件均无法读取）。")
-        issues.finish("没有发现问题。")
-        data_last = (summary.data_end if summary.data_end is not None else summary.row) - 1
-        _color_rules(workbook, formats, summary.ws, 1, data_last, 8, GRADE_COLORS)
-        _color_rules(workbook, formats, summary.ws, 1, data_last, 11, STATUS_COLORS)
-        _color_rules(workbook, formats, issues.ws, 1, issues.row - 1, 0,
-                     {SEVERITY_LABEL["error"]: GRADE_COLORS[POOR], SEVERITY_LABEL["warning"]: GRADE_COLORS[FAIR]})
-        skipped = [_skip_pair(s) for s in skipped]
-        _charts_sheet(workbook, charts, formats, stats, len(skipped), generated, profile)
-        if skipped:
-            sheet = _Sheet(workbook, formats, SKIPPED, (("文件", "text", 12, 50), ("未处理的原因及处理办法", "wrap", 30, 80)),
-                           generated)
-            for file, reason in skipped:
-                sheet.add([file, reason])
-            sheet.finish("")
-        summary.ws.print_area(0, 0, max(summary.row - 1, 1), SUMMARY_PRINTED - 1)
-        summary.ws.activate()
-        workbook.close()
-        target = _claim_name(Path(tmp_name), outbox, moment)
+            rollup.add(d)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        rollup.abandon()
         raise
-    finally:
-        for spill in spills.values():
+    return rollup.finish(skipped=skipped, generated_at=generated_at, keep_older=keep_older)
+
+
+class RollupWriter:
+    """The roll-up written while a batch runs: `add` each file's dict as soon as it and every file
+    listed before it are there (the sheets are streamed, xlsxwriter's constant-memory mode), then
+    `finish` writes what needs the whole batch — the 合计/平均 row, the warnings and notes of the
+    问题清单 (errors are listed first, as they come), the charts, 未处理文件 — and gives the file
+    its name. `abandon` removes everything written so far (an interrupted batch).
+
+    The per-file work (typed cells, fitted widths and row heights, the sheets' XML) is done in
+    `add`, so that the end of a batch does not grow with the size of the forms."""
+
+    def __init__(self, outbox: str | Path, *, profile: str = "", relative_to: str | Path | None = None):
+        import xlsxwriter
+
+        self.outbox = Path(outbox)
+        self.profile = profile
+        self.base = Path(relative_to).resolve() if relative_to is not None else None
+        self.files = 0
+        self._closed = False
+        fh, tmp_name = new_temp_file(self.outbox, ".perfeval-rollup-", ".xlsx.tmp")
+        fh.close()
+        self.tmp = Path(tmp_name)
+        self._spills: dict[str, Any] = {}
+        self._scratch: str | None = None
+        self._scratch_lock = None
+        try:
+            # the worksheets' row data waits in files of a folder of our own until close
+            self._scratch, self._scratch_lock = new_scratch()
+            self._spills = {sev: tempfile.TemporaryFile("w+", encoding="utf-8") for sev in ("warning", "info")}
+            self.workbook = workbook = xlsxwriter.Workbook(str(self.tmp), {
+                "constant_memory": True, "tmpdir": self._scratch,
+                "default_format_properties": {"font_name": FONT, "font_size": 10},
+                "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
+            })
+            for name, value in mark_properties(ROLLUP, __version__):
+                workbook.set_custom_property(name, value)
+            self.formats = _formats(workbook)
+            self.summary = _Sheet(workbook, self.formats, SUMMARY, SUMMARY_COLUMNS)
+            self.detail = _Sheet(workbook, self.formats, DETAIL, DETAIL_COLUMNS)
+            self.issues = _Sheet(workbook, self.formats, ISSUES, ISSUES_COLUMNS)
+            self.charts = workbook.add_worksheet(CHARTS)
+            self.stats = _Stats()
+        except BaseException:
+            self.abandon()
+            raise
+
+    def add(self, d: dict[str, Any]) -> None:
+        """One file's per-file dict (the objects of `perfeval score --json`), in listing order."""
+        r = FileResult.from_dict(d)
+        source = _source_name(r.file, self.base)
+        project = r.project
+        name = _text(project.get("name"))
+        errors, warnings = len(r.errors), len(r.warnings)
+        status = r.status
+        rate = r.execution_rate
+        output = r.output
+        link = None
+        if output:
+            out = Path(output)
+            target = out.as_posix() if not out.is_absolute() else _relative_or_absolute(out, self.outbox)
+            link = (target, out.name)
+        self.summary.add([
+            project.get("department"), project.get("unit"), name, project.get("year"),
+            r.budget, r.spent, None if rate is None else rate / 100, r.total,
+            r.grade, errors, warnings, STATUS_LABEL.get(status, status), source, link,
+        ])
+        for ind in r.indicators:
+            self.detail.add([
+                source, project.get("unit"), name, ind.get("level1"), ind.get("level2"), ind.get("level3"),
+                ind.get("operator"), ind.get("target"), ind.get("actual"), ind.get("unit"),
+                ind.get("weight"), ind.get("self_score"), ind.get("score"), ind.get("rule"),
+                ind.get("sheet"), ind.get("row"),
+            ])
+        for x in r.findings:
+            message, cell = x.get("message") or "", x.get("cell") or ""
+            if cell and message.startswith(f"{cell}："):  # the cell has its own column
+                message = message[len(cell) + 1:]
+            row = [source, name, x.get("sheet"), cell, x.get("code"), message, x.get("severity")]
+            if x.get("severity") == "error":  # errors come first in 问题清单: listed at once
+                self._issue(row)
+            else:  # warnings, then notes: after all the errors
+                spill = self._spills.get(x.get("severity"), self._spills["info"])
+                spill.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.stats.add(status, r.grade, r.total, rate, name or Path(source).stem, _text(project.get("unit")), source)
+        self.stats.add_money(status, r.budget, r.spent, errors, warnings)
+        self.files += 1
+
+    def _issue(self, row: list[Any]) -> None:
+        source, name, sheet, cell, code, message, sev = row
+        rule = CATALOGUE.get(code)
+        self.issues.add([SEVERITY_LABEL.get(sev, sev), source, name, sheet, cell, code, rule.title if rule else "", message])
+
+    def finish(self, *, skipped: Iterable[Any] = (), generated_at: datetime | None = None, keep_older: bool = False) -> Path:
+        """Write the rest, close the workbook and give it its name (``汇总_<date-time>.xlsx``, never
+        replacing another roll-up); remove the roll-ups written before unless `keep_older`."""
+        moment = generated_at or datetime.now()
+        generated = moment.strftime("%Y-%m-%d %H:%M")
+        workbook, formats, summary, issues, profile = self.workbook, self.formats, self.summary, self.issues, self.profile
+        try:
+            for severity in ("warning", "info"):
+                spill = self._spills[severity]
+                spill.seek(0)
+                for line in spill:
+                    self._issue(json.loads(line))
+            workbook.set_properties({"title": "项目支出绩效自评 汇总", "subject": "项目支出绩效自评评分汇总",
+                                     "author": "perfeval-xlsx", "comments": f"评分规则：{profile}" if profile else "",
+                                     "created": moment})
+            if summary.row > 1:
+                _total_row(summary, self.stats)
+            summary.finish("没有找到要评分的文件。", generated)
+            self.detail.finish("没有可列出的指标（文件均无法读取）。", generated)
+            issues.finish("没有发现问题。", generated)
+            data_last = (summary.data_end if summary.data_end is not None else summary.row) - 1
+            _color_rules(workbook, formats, summary.ws, 1, data_last, 8, GRADE_COLORS)
+            _color_rules(workbook, formats, summary.ws, 1, data_last, 11, STATUS_COLORS)
+            _color_rules(workbook, formats, issues.ws, 1, issues.row - 1, 0,
+                         {SEVERITY_LABEL["error"]: GRADE_COLORS[POOR], SEVERITY_LABEL["warning"]: GRADE_COLORS[FAIR]})
+            skipped = [_skip_pair(s) for s in skipped]
+            _charts_sheet(workbook, self.charts, formats, self.stats, len(skipped), generated, profile)
+            if skipped:
+                sheet = _Sheet(workbook, formats, SKIPPED, (("文件", "text", 12, 50), ("未处理的原因及处理办法", "wrap", 30, 80)))
+                for file, reason in skipped:
+                    sheet.add([file, reason])
+                sheet.finish("", generated)
+            summary.ws.print_area(0, 0, max(summary.row - 1, 1), SUMMARY_PRINTED - 1)
+            summary.ws.activate()
+            self._closed = True
+            workbook.close()
+            target = _claim_name(self.tmp, self.outbox, moment)
+        except BaseException:
+            self.abandon()
+            raise
+        self._cleanup()
+        if not keep_older:
+            remove_older_rollups(self.outbox, target)
+        return target
+
+    def abandon(self) -> None:
+        """Remove the unfinished roll-up and its scratch files (an interrupted or failed batch)."""
+        workbook = getattr(self, "workbook", None)
+        if workbook is not None and not self._closed:
+            self._closed = True
+            for ws in workbook.worksheets():  # their row data files are open until close
+                try:
+                    ws._opt_close()
+                except Exception:  # noqa: BLE001 - another xlsxwriter: the folder goes all the same
+                    pass
+        self.tmp.unlink(missing_ok=True)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        for spill in self._spills.values():
             spill.close()
-    if not keep_older:
-        remove_older_rollups(outbox, target)
-    return target
+        self._spills = {}
+        if self._scratch_lock is not None:
+            self._scratch_lock.close()
+            self._scratch_lock = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
+#: the folders (in the system's temporary folder) where xlsxwriter keeps a roll-up's rows until close
+SCRATCH_PREFIX = "perfeval-rollup-"
+SCRATCH_LOCK = ".lock"
+#: a scratch folder younger than this is never taken for a dead run's (it may be locking itself)
+SCRATCH_GRACE_SECONDS = 60
+
+
+def new_scratch() -> tuple[str, Any]:
+    """A new scratch folder and its lock file, locked while this run writes (a lock of the
+    operating system's: it goes with the process). A run killed meanwhile leaves its folder
+    unlocked, and the next roll-up written on this machine removes it."""
+    remove_stale_scratch()
+    path = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
+    lock = open(os.path.join(path, SCRATCH_LOCK), "a+b")  # noqa: SIM115 - held until the roll-up is done
+    _try_lock(lock)
+    return path, lock
+
+
+def remove_stale_scratch(folder: str | Path | None = None) -> list[Path]:
+    """Remove the scratch folders of roll-ups whose run is gone (killed, or the machine lost
+    power): their lock is free. Returns those removed."""
+    import time
+
+    removed = []
+    base = Path(folder if folder is not None else tempfile.gettempdir())
+    try:
+        candidates = list(base.glob(SCRATCH_PREFIX + "*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if path.is_symlink() or not path.is_dir() or time.time() - path.stat().st_mtime < SCRATCH_GRACE_SECONDS:
+                continue
+            try:
+                fh = open(path / SCRATCH_LOCK, "r+b")  # noqa: SIM115
+            except FileNotFoundError:
+                free = True  # never locked: its run stopped while making it
+            else:
+                with fh:
+                    free = _try_lock(fh)
+            if free:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
+def _try_lock(fh) -> bool:
+    """Take the lock of an open file without waiting; False if another run holds it."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
 
 
 def remove_older_rollups(outbox: Path, current: Path) -> list[Path]:

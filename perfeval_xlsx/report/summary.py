@@ -26,7 +26,10 @@ PROBLEM_WIDTHS = [70.0, 20.0, 36.0, 30.0]
 
 
 @dataclass
-class _Tally:
+class SummaryTally:
+    """What the 汇总报告 keeps of a batch's files: `add` each per-file dict (a batch does it while
+    its files are scored), then give the tally to draft_summary or write_summary_report."""
+
     files: int = 0
     statuses: Counter = field(default_factory=Counter)
     grades: Counter = field(default_factory=Counter)
@@ -73,12 +76,15 @@ class _Tally:
             self.corrections.append((name, Path(str(d.get("file", ""))).name, len(errors), errors[0].get("message", "")))
 
 
-def draft_summary(files: Iterable[dict[str, Any]], wording: Wording, *, skipped: int = 0,
+def draft_summary(files: Iterable[dict[str, Any]] | SummaryTally, wording: Wording, *, skipped: int = 0,
                   generated_at: datetime | None = None) -> Report:
-    """The 汇总报告 of the per-file dicts of a batch."""
-    tally = _Tally()
-    for d in files:
-        tally.add(d)
+    """The 汇总报告 of the per-file dicts of a batch (or of their tally)."""
+    if isinstance(files, SummaryTally):
+        tally = files
+    else:
+        tally = SummaryTally()
+        for d in files:
+            tally.add(d)
     w = wording
     moment = generated_at or datetime.now()
     grade_order = [g for g in GRADES if tally.grades[g]] + [g for g in tally.grades if g not in GRADES]
@@ -155,7 +161,7 @@ def draft_summary(files: Iterable[dict[str, Any]], wording: Wording, *, skipped:
     return Report(title=w.render("summary.title", facts) or "", subtitle=w.render("summary.subtitle", facts), blocks=blocks)
 
 
-def write_summary_report(outbox: Path, files: Iterable[dict[str, Any]], wording: Wording, *, name: str,
+def write_summary_report(outbox: Path, files: Iterable[dict[str, Any]] | SummaryTally, wording: Wording, *, name: str,
                          skipped: int = 0, generated_at: datetime | None = None) -> Path:
     """Write the 汇总报告 as OUTBOX/`name` atomically."""
     from perfeval_xlsx.report.docx import write_docx
