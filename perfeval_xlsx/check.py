@@ -146,14 +146,13 @@ def _computed_findings(form, computed) -> list[Finding]:
 def score_summary(result: CheckResult) -> dict[str, Any]:
     """The scores of a result as plain data (the `--json` fields of `perfeval score`)."""
     from perfeval_xlsx.numbers import as_float as num
-    from perfeval_xlsx.rules.scoring import records
 
     s = result.score
     if s is None:
         return {"execution_rate": None, "execution_score": None, "total": None, "grade": None, "indicators": []}
 
     indicators = []
-    for r in records(s.rows):
+    for r in s.records:
         indicators.append({
             "sheet": r.sheet, "row": int(r.row), "level1": r.level1, "level2": r.level2, "level3": r.level3,
             "operator": r.operator, "target": num(r.target) if r.kind == "quant" else r.target_text,

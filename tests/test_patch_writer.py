@@ -203,3 +203,45 @@ def test_a_chartsheet_in_front_keeps_print_titles_on_their_sheets(tmp_path):
     wb = _load(out)
     assert wb["自评表"].print_title_rows.replace("$", "") == "13:13"
     assert wb["评分明细"].print_title_rows.replace("$", "") == "1:1"
+
+
+def test_stored_and_descriptor_members_are_copied_as_they_are(tmp_path):
+    """A member stored without compression, and one written with a data descriptor (as
+    LibreOffice writes every member), come out with the same compressed bytes."""
+    class Unseekable(io.RawIOBase):  # a pipe, as far as zipfile can tell: it writes descriptors
+        def __init__(self):
+            self.buffer = io.BytesIO()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            return self.buffer.write(b)
+
+        def tell(self):
+            return self.buffer.tell()
+
+    sink = Unseekable()
+    source = tmp_path / "mixed.xlsx"
+    with zipfile.ZipFile(BASE) as zin, zipfile.ZipFile(sink, "w") as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename == "xl/theme/theme1.xml":
+                zout.writestr(zipfile.ZipInfo(info.filename, info.date_time), body, compress_type=zipfile.ZIP_STORED)
+            elif info.filename == "docProps/core.xml":
+                streamed = zipfile.ZipInfo(info.filename, info.date_time)
+                streamed.compress_type = zipfile.ZIP_DEFLATED
+                with zout.open(streamed, "w") as fh:
+                    fh.write(body)
+            else:
+                zout.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED)
+    source.write_bytes(sink.buffer.getvalue())
+    with zipfile.ZipFile(source) as zf:
+        assert zf.getinfo("docProps/core.xml").flag_bits & 0x08
+    out = score_file(source, tmp_path / "out", writer="patch").output
+    with zipfile.ZipFile(source) as a, zipfile.ZipFile(out) as b:
+        assert b.testzip() is None
+        for name in ("xl/theme/theme1.xml", "docProps/core.xml"):
+            x, y = a.getinfo(name), b.getinfo(name)
+            assert (x.CRC, x.compress_size, x.compress_type, x.flag_bits) == (y.CRC, y.compress_size, y.compress_type, y.flag_bits)
+            assert a.read(name) == b.read(name)

@@ -36,7 +36,6 @@ from perfeval_xlsx.output.looks import (
 from perfeval_xlsx.output.pagination import Block, column_points, group_blocks, page_capacity, row_breaks, with_footer
 from perfeval_xlsx.output.textfit import line_height, lines_needed
 from perfeval_xlsx.rules.findings import SEVERITY_LABEL, SEVERITY_ORDER
-from perfeval_xlsx.rules.scoring import records
 
 SELF_SCORE_HEADER = "原填自评得分"
 
@@ -194,7 +193,7 @@ def fill_form(sheet: FormSheet, result: CheckResult) -> None:
             moved.append((ex.score_cell.row, ex.score_cell.value))
             sheet.set(ex.score_cell.address, None)
     by_row = {r.row.row: r for r in v.rows}
-    for r in records(s.rows):
+    for r in s.records:
         cell = by_row[r.row].row.score
         if cell is None or not cell.address:
             continue

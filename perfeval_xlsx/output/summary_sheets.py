@@ -36,7 +36,7 @@ from perfeval_xlsx.output.looks import (
 )
 from perfeval_xlsx.output.textfit import row_height
 from perfeval_xlsx.rules.findings import ERROR, INFO, SEVERITY_LABEL, SEVERITY_ORDER, WARNING
-from perfeval_xlsx.rules.scoring import operator_word, records
+from perfeval_xlsx.rules.scoring import operator_word
 from perfeval_xlsx.vocab import SHEET_ISSUES
 
 
@@ -210,7 +210,7 @@ def detail_sheet(ws: SheetBuilder, result: CheckResult) -> None:
     dated_look = {c: body("center" if c in CENTERED else "left", DATE_FORMAT) for c in (6, 7)}
     problem = {sev: Look(plain[14].font, color, plain[14].align, True) for sev, color in HIGHLIGHT.items()}
     r = 2
-    for x in records(result.score.rows):
+    for x in result.score.records:
         quant, dated = x.kind == "quant", x.kind == "date"
         values = (
             x.row, x.level1, x.level2, x.level3, operator_word(x.operator),

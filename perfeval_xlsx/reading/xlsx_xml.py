@@ -45,6 +45,7 @@ class _TooMany(Exception):
 
 
 _LOCAL: dict[str, str] = {}
+_REFS: dict[str, tuple[int, int]] = {}  # "B12" → (12, 2): a batch's forms share their addresses
 
 
 def _local(name: str) -> str:
@@ -178,12 +179,19 @@ class _Sheet:
         self.parser: list = []  # (its byte positions: where rows and cells start)
 
     def start(self, tag, attrs):
-        local = _local(tag)
+        local = _LOCAL.get(tag)
+        if local is None:
+            local = _local(tag)
         if local == "c":
             ref = attrs.get("r")
             if ref:
-                col, row = coordinate_from_string(ref)
-                self.row, self.col = row, column_index_from_string(col)
+                at = _REFS.get(ref)
+                if at is None:
+                    col, row = coordinate_from_string(ref)
+                    at = (row, column_index_from_string(col))
+                    if len(_REFS) < 200_000:
+                        _REFS[ref] = at
+                self.row, self.col = at
             else:
                 self.col += 1
             self.cell = {"t": attrs.get("t", "n"), "s": attrs.get("s"), "v": None, "f": None, "is": None,
@@ -218,7 +226,9 @@ class _Sheet:
             self.text.append(text)
 
     def end(self, tag):
-        local = _local(tag)
+        local = _LOCAL.get(tag)
+        if local is None:
+            local = _local(tag)
         cell = self.cell
         if cell is None:
             return

@@ -32,7 +32,6 @@ from perfeval_xlsx.report.model import (
 )
 from perfeval_xlsx.report.wording import Wording
 from perfeval_xlsx.rules.findings import ERROR, SEVERITY_LABEL, WARNING
-from perfeval_xlsx.rules.scoring import records
 from perfeval_xlsx.rules.validate import OPERATOR_WORDS, canonical_level1
 from perfeval_xlsx.vocab import PROVISIONAL, QUAL_ACHIEVED, QUAL_SHORT
 
@@ -316,7 +315,7 @@ def draft_report(result: CheckResult, wording: Wording) -> Report:
     if result.score is None or result.validated is None:
         raise ValueError("draft_report needs a readable, scored form")
     by_row = {ri.row.row: ri for ri in result.validated.rows}
-    lines = [_line(r, by_row.get(int(r.row)), result, wording) for r in records(result.score.rows)]
+    lines = [_line(r, by_row.get(int(r.row)), result, wording) for r in result.score.records]
     facts = form_facts(result, lines, wording)
     provisional = result.score.grade == PROVISIONAL or any(f.severity == ERROR for f in result.findings)
     doc = _Doc(wording, facts)

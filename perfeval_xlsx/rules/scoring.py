@@ -185,6 +185,14 @@ class FormScore:
     findings: list[Finding] = field(default_factory=list)
     na_weight: float = 0.0
 
+    @property
+    def records(self) -> list:
+        """`rows` as named tuples, made once (the summary, the writer and the report all read them)."""
+        cached = self.__dict__.get("_records")
+        if cached is None:
+            cached = self.__dict__["_records"] = records(self.rows)
+        return cached
+
 
 def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
     out: list[Finding] = []

@@ -77,6 +77,11 @@ class XmlBuilder(SheetBuilder):
 
     def _value(self, ref: str, value: Any, s: int) -> str:
         style = f' s="{s}"' if s else ""
+        kind = type(value)
+        if kind is str:  # (the common cases first, without the general checks)
+            return f'<c r="{ref}"{style} t="s"><v>{self.strings.index(value)}</v></c>' if value else f'<c r="{ref}"{style}/>'
+        if value is None:
+            return f'<c r="{ref}"{style}/>'
         value = cell_value(value)
         if value is None or value == "":
             return f'<c r="{ref}"{style}/>'

@@ -162,21 +162,15 @@ class ContentTypes:
         return name in self.overrides or posixpath.splitext(part)[1].lstrip(".").lower() in self.defaults
 
 
+_TAG = re.compile(rb"""<[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
+
+
 def tag_end(data: bytes, start: int) -> int:
     """The index just past the start tag beginning at `start` (quotes respected)."""
-    i, quote = start + 1, 0
-    n = len(data)
-    while i < n:
-        ch = data[i]
-        if quote:
-            if ch == quote:
-                quote = 0
-        elif ch in (0x22, 0x27):
-            quote = ch
-        elif ch == 0x3E:  # >
-            return i + 1
-        i += 1
-    raise Unsupported("unterminated tag")
+    m = _TAG.match(data, start)
+    if m is None:
+        raise Unsupported("unterminated tag")
+    return m.end()
 
 
 _REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")

@@ -83,6 +83,9 @@ def _copied_info(info: zipfile.ZipInfo, offset: int) -> zipfile.ZipInfo:
                  "compress_size", "file_size"):
         setattr(copy, attr, getattr(info, attr))
     copy.header_offset = offset
+    strip = getattr(zipfile, "_strip_extra", None)  # a ZIP64 field the sizes do not need is not repeated
+    if strip is not None and info.file_size < 0xFFFFFFFF and info.compress_size < 0xFFFFFFFF:
+        copy.extra = strip(info.extra, (1,))
     if hasattr(info, "_raw_time"):
         copy._raw_time = info._raw_time  # noqa: SLF001
     return copy
