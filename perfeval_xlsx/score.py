@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from perfeval_xlsx.check import CheckResult, check_file, score_summary
+from perfeval_xlsx.errors import FileProblem
 from perfeval_xlsx.result import FileResult
 from perfeval_xlsx.rules.findings import finding
 from perfeval_xlsx.vocab import INTERNAL_CODE, UNREADABLE
@@ -71,6 +72,10 @@ def score_file(path: str | Path, out_dir: str | Path | None = None, profile: str
             copy_source = CopySource()
             copy_source.prepare(result, source)
         write_scored_copy(result, source, target, writer)
+    except FileProblem as problem:  # the fallback writer could not load what the XML reader read
+        result.findings.append(finding(problem.code, "", "", "file", source.name, problem.message))
+        result.status = UNREADABLE
+        return ScoreOutcome(result, None)
     except OSError as exc:
         result.findings.append(finding("E-FILE-IO", "", "", "file", str(target),
                                        f"评分结果无法写入“{target}”：{exc.strerror or exc}。请检查输出文件夹是否可写、文件是否正在 Excel/WPS 中打开。"))

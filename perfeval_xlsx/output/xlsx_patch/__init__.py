@@ -76,7 +76,8 @@ def write_patched(result: CheckResult, source: Path, target: Path) -> Path:
         raise Unsupported("one of our outputs")
     data = Path(source).read_bytes()
     try:
-        return _write(result, source, target, data, ours=mark is not None)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return _write(result, source, target, data, zf, ours=mark is not None)
     except (Unsupported, OSError):
         raise
     except (ValueError, KeyError, IndexError, TypeError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
@@ -87,8 +88,7 @@ def write_patched(result: CheckResult, source: Path, target: Path) -> Path:
         raise
 
 
-def _write(result: CheckResult, source: Path, target: Path, data: bytes, ours: bool) -> Path:
-    zf = zipfile.ZipFile(io.BytesIO(data))
+def _write(result: CheckResult, source: Path, target: Path, data: bytes, zf: zipfile.ZipFile, ours: bool) -> Path:
     infos = zf.infolist()
     names = [i.filename for i in infos]
     if len(set(names)) != len(names) or any(i.flag_bits & 0x1 for i in infos):
