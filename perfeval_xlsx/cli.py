@@ -178,6 +178,15 @@ def score(
         _fail("没有找到要评分的自评表文件（.xlsx、.xlsm、.xls、.et、.ods）。")
     if output is not None and output.exists() and not output.is_dir():
         _fail(f"“{output}”不是文件夹。请用 -o 指定一个文件夹。")
+    from perfeval_xlsx.score import output_path
+
+    targets: dict[str, Path] = {}
+    for path in paths:  # a.xls and a.ods would both become a_评分.xlsx: the second would replace the first
+        target = output_path(path, output)
+        first = targets.setdefault(str(target.resolve()).lower(), path)
+        if first != path:
+            _fail(f"“{first}”和“{path}”的评分副本同名（{target.name}），后一个会覆盖前一个。"
+                  "请把其中一个文件改名后再运行。")
     outcomes = [score_file(path, output, prof) for path in paths]
     if as_json:
         from perfeval_xlsx.rules.findings import dumps

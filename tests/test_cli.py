@@ -95,3 +95,19 @@ def test_check_loads_nothing_it_does_not_use(tmp_path):
               "perfeval_xlsx.output.rollup", "perfeval_xlsx.output.template", "perfeval_xlsx.report",
               "perfeval_xlsx.batch.pool", "perfeval_xlsx.batch.run", "perfeval_xlsx.batch.cache", "perfeval_xlsx.batch.watch")
     assert [m for m in modules if m in unused or m.split(".")[0] in unused] == []
+
+
+def test_score_refuses_two_files_whose_copies_would_share_a_name(tmp_path):
+    """两个收件箱里各有一份“表.xlsx”，评到同一个文件夹：两份评分副本都叫“表_评分.xlsx”，后一个会覆盖前一个。"""
+    import shutil
+
+    from .conftest import ROOT
+
+    for inbox, sample in (("一", "2024_乌鲁木齐市工商联_非公有制党建工作经费（自评表）.xlsx"), ("二", "broken/金额单元格填了文字.xlsx")):
+        (tmp_path / inbox).mkdir()
+        shutil.copyfile(ROOT / "samples" / sample, tmp_path / inbox / "表.xlsx")
+    out = tmp_path / "out"
+    result = run_cli("score", str(tmp_path / "一" / "表.xlsx"), str(tmp_path / "二" / "表.xlsx"), "-o", str(out))
+    assert result.returncode == 2
+    assert "同名" in result.stderr and "表_评分.xlsx" in result.stderr
+    assert not out.exists() or not any(out.iterdir())  # nothing written, nothing replaced
