@@ -55,7 +55,7 @@ class CellStyle:
     wrap: bool = False
 
 
-@dataclass
+@dataclass(slots=True)  # (a form has thousands: smaller and quicker to make)
 class GridCell:
     value: Any = None  # what a viewer shows: a number, text, bool, datetime/date/time, or None
     number_format: str = "General"

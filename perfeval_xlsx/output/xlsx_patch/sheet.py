@@ -262,9 +262,17 @@ class XmlFormSheet(FormSheet):
         return self._grid_value(row, col)
 
     def values(self) -> Iterator[tuple[int, int, Any]]:
-        followers = self.followers
-        for (r, c) in self.grid.cells:
-            yield r, c, None if (r, c) in followers else self.value(r, c)
+        followers, edits, cached = self.followers, self.edits, self.cached
+        for key, cell in self.grid.cells.items():  # (value() inlined: three passes over every cell)
+            if key in followers:
+                yield key[0], key[1], None
+            elif key in edits:
+                yield key[0], key[1], edits[key]
+            elif cell.formula is not None or cell.missing_cache:
+                value = cached.get(f"{get_column_letter(key[1])}{key[0]}")
+                yield key[0], key[1], None if value == "" else value
+            else:
+                yield key[0], key[1], cell.value
         for (r, c), value in list(self.edits.items()):
             if (r, c) not in self.grid.cells:
                 yield r, c, value
