@@ -728,7 +728,8 @@ def test_an_abandoned_rollup_leaves_nothing_behind(tmp_path):
 
 
 def test_scratch_folders_of_dead_runs_are_removed_and_those_in_use_kept(tmp_path):
-    from perfeval_xlsx.output.rollup import SCRATCH_LOCK, SCRATCH_PREFIX, _try_lock, remove_stale_scratch
+    from perfeval_xlsx.output.atomic import try_lock
+    from perfeval_xlsx.output.rollup import SCRATCH_LOCK, SCRATCH_PREFIX, remove_stale_scratch
 
     old = time.time() - 3600
     dead, unlocked, live, young = (tmp_path / f"{SCRATCH_PREFIX}{name}" for name in ("dead", "unlocked", "live", "young"))
@@ -738,7 +739,7 @@ def test_scratch_folders_of_dead_runs_are_removed_and_those_in_use_kept(tmp_path
     for folder in (dead, live, young):
         (folder / SCRATCH_LOCK).write_bytes(b"")
     with open(live / SCRATCH_LOCK, "r+b") as held:  # a run still writing holds its lock
-        assert _try_lock(held)
+        assert try_lock(held)
         for folder in (dead, unlocked, live):
             os.utime(folder, (old, old))
         assert sorted(p.name for p in remove_stale_scratch(tmp_path)) == [dead.name, unlocked.name]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfeval_xlsx.errors import OutboxBusy
+from perfeval_xlsx.output.atomic import try_lock
 from perfeval_xlsx.reading.files import NOT_REGULAR
 from perfeval_xlsx.reading.safety import FORM_SUFFIXES
 from perfeval_xlsx.vocab import (
@@ -82,21 +83,11 @@ def outbox_lock(outbox: Path, wait: float = 30.0):
     try:
         deadline = time.monotonic() + wait
         while True:
-            try:
-                if os.name == "nt":
-                    import msvcrt
-
-                    fh.seek(0)
-                    msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-                else:
-                    import fcntl
-
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if try_lock(fh):
                 break
-            except OSError:
-                if time.monotonic() >= deadline:
-                    raise OutboxBusy(str(outbox)) from None
-                time.sleep(0.5)
+            if time.monotonic() >= deadline:
+                raise OutboxBusy(str(outbox)) from None
+            time.sleep(0.5)
         yield
     finally:
         fh.close()

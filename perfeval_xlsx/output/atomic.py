@@ -79,3 +79,20 @@ def remove_stale_temp_files(folder: Path) -> int:
         except OSError:
             pass
     return removed
+
+
+def try_lock(fh) -> bool:
+    """Take the lock of an open file without waiting; False if another run holds it."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True

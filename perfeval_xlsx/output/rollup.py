@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 from perfeval_xlsx import __version__
 from perfeval_xlsx.numbers import as_float
-from perfeval_xlsx.output.atomic import new_temp_file
+from perfeval_xlsx.output.atomic import new_temp_file, try_lock
 from perfeval_xlsx.output.textfit import LINE_HEIGHT, lines_needed, text_width
 from perfeval_xlsx.reading.mark import ROLLUP, mark_properties, read_mark
 from perfeval_xlsx.rules.findings import CATALOGUE, SEVERITY_LABEL
@@ -474,7 +474,7 @@ def new_scratch() -> tuple[str, Any]:
     remove_stale_scratch()
     path = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
     lock = open(os.path.join(path, SCRATCH_LOCK), "a+b")  # noqa: SIM115 - held until the roll-up is done
-    _try_lock(lock)
+    try_lock(lock)
     return path, lock
 
 
@@ -499,30 +499,13 @@ def remove_stale_scratch(folder: str | Path | None = None) -> list[Path]:
                 free = True  # never locked: its run stopped while making it
             else:
                 with fh:
-                    free = _try_lock(fh)
+                    free = try_lock(fh)
             if free:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
         except OSError:
             continue
     return removed
-
-
-def _try_lock(fh) -> bool:
-    """Take the lock of an open file without waiting; False if another run holds it."""
-    try:
-        if os.name == "nt":
-            import msvcrt
-
-            fh.seek(0)
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
 
 
 def remove_older_rollups(outbox: Path, current: Path) -> list[Path]:

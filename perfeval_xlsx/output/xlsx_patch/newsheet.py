@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from openpyxl.utils.cell import get_column_letter
-from openpyxl.utils.datetime import to_excel
 
 from perfeval_xlsx.output.looks import Look
 from perfeval_xlsx.output.summary_sheets import FOOTER, SheetBuilder
 from perfeval_xlsx.output.xlsx_patch.parts import attr, text
-from perfeval_xlsx.output.xlsx_patch.sheet import _number, cell_value
+from perfeval_xlsx.output.xlsx_patch.sheet import _number, cell_xml
 from perfeval_xlsx.output.xlsx_patch.strings import SharedStrings
 from perfeval_xlsx.output.xlsx_patch.styles import StyleBook
 from perfeval_xlsx.output.xlsx_patch.workbook import FILTER, Workbook
@@ -76,22 +75,7 @@ class XmlBuilder(SheetBuilder):
             self.workbook.set_title_rows(self.title, title_rows)
 
     def _value(self, ref: str, value: Any, s: int) -> str:
-        style = f' s="{s}"' if s else ""
-        kind = type(value)
-        if kind is str:  # (the common cases first, without the general checks)
-            return f'<c r="{ref}"{style} t="s"><v>{self.strings.index(value)}</v></c>' if value else f'<c r="{ref}"{style}/>'
-        if value is None:
-            return f'<c r="{ref}"{style}/>'
-        value = cell_value(value)
-        if value is None or value == "":
-            return f'<c r="{ref}"{style}/>'
-        if isinstance(value, bool):
-            return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
-        if isinstance(value, (int, float)):
-            return f'<c r="{ref}"{style}><v>{_number(value)}</v></c>'
-        if hasattr(value, "isoformat"):
-            return f'<c r="{ref}"{style}><v>{_number(to_excel(value))}</v></c>'
-        return f'<c r="{ref}"{style} t="s"><v>{self.strings.index(str(value))}</v></c>'
+        return cell_xml(ref, value, s, self.strings)
 
     def xml(self) -> bytes:
         rows: dict[int, list[tuple[int, Any, int]]] = {}

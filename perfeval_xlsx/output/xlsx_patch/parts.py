@@ -52,6 +52,12 @@ def insert_before_close(data: bytes, close_tag: bytes, addition: bytes) -> bytes
     return data[:at] + addition + data[at:]
 
 
+def rel_prefix(head: bytes) -> str:
+    """The prefix (``r:``) a root start tag binds to the relationships namespace, or ""."""
+    m = re.search(rb'xmlns:(\w+)="' + REL_NS.encode() + rb'"', head)
+    return m.group(1).decode() + ":" if m else ""
+
+
 def rels_path(part: str) -> str:
     folder, name = posixpath.split(part)
     return posixpath.join(folder, "_rels", name + ".rels")

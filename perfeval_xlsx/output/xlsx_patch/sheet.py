@@ -20,7 +20,7 @@ from openpyxl.utils.datetime import to_excel
 
 from perfeval_xlsx.output.form_sheet import FormSheet, PageInfo
 from perfeval_xlsx.output.looks import Look
-from perfeval_xlsx.output.xlsx_patch.parts import Unsupported, attr, tag_end, xml_unescape
+from perfeval_xlsx.output.xlsx_patch.parts import Unsupported, attr, rel_prefix, tag_end, xml_unescape
 from perfeval_xlsx.output.xlsx_patch.styles import StyleBook
 from perfeval_xlsx.reading.grid import SheetGrid
 from perfeval_xlsx.reading.mark import formula_original
@@ -390,18 +390,7 @@ class XmlFormSheet(FormSheet):
         return f' s="{s}"' if s else ""
 
     def _cell_xml(self, r: int, c: int, value: Any, s: int) -> bytes:
-        p = self.p.decode()
-        ref = f"{get_column_letter(c)}{r}"
-        value = cell_value(value)
-        if value is None or value == "":
-            return f'<{p}c r="{ref}"{self._s(s)}/>'.encode()
-        if isinstance(value, bool):
-            return f'<{p}c r="{ref}"{self._s(s)} t="b"><{p}v>{int(value)}</{p}v></{p}c>'.encode()
-        if isinstance(value, (int, float)):
-            return f'<{p}c r="{ref}"{self._s(s)}><{p}v>{_number(value)}</{p}v></{p}c>'.encode()
-        if hasattr(value, "isoformat"):
-            return f'<{p}c r="{ref}"{self._s(s)}><{p}v>{_number(to_excel(value))}</{p}v></{p}c>'.encode()
-        return f'<{p}c r="{ref}"{self._s(s)} t="s"><{p}v>{self.strings.index(str(value))}</{p}v></{p}c>'.encode()
+        return cell_xml(f"{get_column_letter(c)}{r}", value, s, self.strings, self.p.decode()).encode()
 
     def _new_cell(self, r: int, c: int) -> bytes | None:
         """The new XML of a cell we changed (None: copy the original)."""
@@ -517,7 +506,7 @@ class XmlFormSheet(FormSheet):
         if legacy_rid is not None:
             if "legacyDrawing" in self.top:
                 raise Unsupported("legacy drawing already there")
-            rel = self._rel_prefix()
+            rel = rel_prefix(self.data[:tag_end(self.data, re.search(rb"<(?![?!])", self.data).start())])
             declare = "" if rel else ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
             xml = f'<{p}legacyDrawing{declare} {rel or "r:"}id="{legacy_rid}"/>'
             at = self._insert_at("legacyDrawing")
@@ -552,13 +541,27 @@ class XmlFormSheet(FormSheet):
         at = self._insert_at(name)
         return at, at, xml
 
-    def _rel_prefix(self) -> str:
-        head = self.data[:tag_end(self.data, re.search(rb"<(?![?!])", self.data).start())]
-        m = re.search(rb'xmlns:(\w+)="http://schemas.openxmlformats.org/officeDocument/2006/relationships"', head)
-        return m.group(1).decode() + ":" if m else ""
-
 
 _MISSING = object()
+
+
+def cell_xml(ref: str, value: Any, s: int, strings, p: str = "") -> str:
+    """One `<c>` holding `value` with cell format `s` (text as a shared string; `p`: the sheet's
+    prefix of the main namespace)."""
+    style = f' s="{s}"' if s else ""
+    if type(value) is str:  # (the common case first, without the general checks)
+        return f'<{p}c r="{ref}"{style} t="s"><{p}v>{strings.index(value)}</{p}v></{p}c>' if value \
+            else f'<{p}c r="{ref}"{style}/>'
+    value = cell_value(value)
+    if value is None or value == "":
+        return f'<{p}c r="{ref}"{style}/>'
+    if isinstance(value, bool):
+        return f'<{p}c r="{ref}"{style} t="b"><{p}v>{int(value)}</{p}v></{p}c>'
+    if isinstance(value, (int, float)):
+        return f'<{p}c r="{ref}"{style}><{p}v>{_number(value)}</{p}v></{p}c>'
+    if hasattr(value, "isoformat"):
+        return f'<{p}c r="{ref}"{style}><{p}v>{_number(to_excel(value))}</{p}v></{p}c>'
+    return f'<{p}c r="{ref}"{style} t="s"><{p}v>{strings.index(str(value))}</{p}v></{p}c>'
 
 
 def cell_value(value: Any) -> Any:

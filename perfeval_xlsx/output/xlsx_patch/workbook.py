@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from openpyxl.utils.cell import absolute_coordinate, quote_sheetname
 
-from perfeval_xlsx.output.xlsx_patch.parts import Unsupported, attr, tag_end, text
+from perfeval_xlsx.output.xlsx_patch.parts import Unsupported, attr, rel_prefix, tag_end, text
 from perfeval_xlsx.reading.safety import XML_SEP, parse_xml
 
 PRINT_AREA, PRINT_TITLES, FILTER = "_xlnm.Print_Area", "_xlnm.Print_Titles", "_xlnm._FilterDatabase"
@@ -38,7 +38,7 @@ class Workbook:
         if root is None:
             raise Unsupported("no workbook element")
         self.p = (root.group(1) or b"").decode()
-        self.rel = self._rel_prefix(data[:tag_end(data, root.start())])
+        self.rel = rel_prefix(data[:tag_end(data, root.start())])
         parser: list = []
         stack: list[str] = []
         name_text: list[str] = []
@@ -81,11 +81,6 @@ class Workbook:
         self.added_front: list[tuple[str, str]] = []  # (name, relationship id)
         self.added_back: list[tuple[str, str]] = []
         self.changed_names = False
-
-    @staticmethod
-    def _rel_prefix(head: bytes) -> str:
-        m = re.search(rb'xmlns:(\w+)="http://schemas.openxmlformats.org/officeDocument/2006/relationships"', head)
-        return m.group(1).decode() + ":" if m else ""
 
     # ------------------------------------------------------------------ sheets
     def add_sheet(self, name: str, rid: str, front: bool) -> None:

@@ -13,13 +13,11 @@ import struct
 import zipfile
 from typing import BinaryIO
 
+from perfeval_xlsx.output.xlsx_patch.parts import Unsupported  # (here: that member is recompressed)
+
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature … file name length, extra length
 _DESCRIPTOR_SIG = b"PK\x07\x08"
 COMPRESS_LEVEL = 1  # the parts we write: a third of level 6's time, files about 10% larger
-
-
-class Unsupported(Exception):
-    """The zip has something the raw copy does not follow (the member is then recompressed)."""
 
 
 def _raw_member(data: bytes, info: zipfile.ZipInfo) -> bytes:
