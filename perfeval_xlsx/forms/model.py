@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from openpyxl.utils.cell import coordinate_from_string
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):  # (immutable like a frozen dataclass, and a third of its cost to make: a form reads thousands)
     sheet: str
     address: str  # A1 address in the sheet
     value: Any  # the value as a viewer shows it (a formula's cached result)

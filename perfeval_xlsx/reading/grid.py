@@ -127,6 +127,10 @@ class WorkbookGrid:
     kind: str  # xlsx | xls | ods: the file's real format (told by its bytes)
     reader: str  # openpyxl | xlsx-xml | xlrd | ods: what filled the grid
     sheets: list[SheetGrid] = field(default_factory=list)
+    #: an .xlsx read from its XML: the file's bytes as read (its scored copy is made of these, not
+    #: of the file as it may be by then) and its mark (reading.mark.Mark, or None)
+    data: bytes | None = None
+    mark: Any = None
 
     def sheet(self, title: str) -> SheetGrid | None:
         return next((s for s in self.sheets if s.title == title), None)

@@ -30,7 +30,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from defusedxml import ElementTree as SafeET
 
@@ -159,10 +159,9 @@ def _normal(value: Any) -> str | None:
 
 def values_fingerprint(values) -> str:
     """A short hash of a sheet's values: (row, column, value) of the cells that exist."""
-    parts = []
-    for (r, c), text in sorted(((r, c), _normal(v)) for r, c, v in values if v is not None and v != ""):
-        if text is not None:
-            parts.append(f"{r},{c}={text}\x00")
+    keyed = [(r, c, f"s:{v}" if type(v) is str else _normal(v)) for r, c, v in values if v is not None and v != ""]
+    keyed.sort()  # ((row, column) is unique: the texts are never compared)
+    parts = [f"{r},{c}={text}\x00" for r, c, text in keyed if text is not None]
     return hashlib.sha256("".join(parts).encode()).hexdigest()[:20]
 
 
@@ -208,9 +207,10 @@ def _mark_from_props(props: dict[str, str], sheets: list[str]) -> Mark | None:
     return mark
 
 
-def read_mark(path: str | Path) -> Mark | None:
-    """The mark of a workbook file, read from its zip without openpyxl; None when it has none
-    or is not a readable .xlsx (its problems are for the reader to report)."""
+def read_mark(path: str | Path | BinaryIO) -> Mark | None:
+    """The mark of a workbook file (or its bytes, as a file object), read from its zip without
+    openpyxl; None when it has none or is not a readable .xlsx (its problems are for the reader
+    to report)."""
     try:
         with zipfile.ZipFile(path) as zf:
             props = _custom_properties(zf)

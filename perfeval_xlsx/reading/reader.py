@@ -7,6 +7,7 @@ no 指标性质/计量单位 columns (values folded as `≥800本`), spacer rows
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from dataclasses import dataclass
@@ -349,7 +350,10 @@ def load(path: str | Path, keep_vba: bool = False, workbook: bool = True) -> Loa
         if problem.code != "E-FILE-CORRUPT":
             raise
         grid = None  # something our XML reader does not follow: openpyxl reads it
-    mark = read_mark(path)  # cheap: docProps/custom.xml and the sheet names only
+    # cheap: docProps/custom.xml and the sheet names only
+    mark = read_mark(path if grid is None else io.BytesIO(grid.data))
+    if grid is not None:
+        grid.mark = mark
     if grid is None or (mark is not None and mark.is_output):
         # openpyxl reads what our XML reader does not follow, and our own outputs: a roll-up is
         # refused, a scored copy gives back the unit's own form (reading.mark)

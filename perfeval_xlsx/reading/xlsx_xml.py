@@ -14,8 +14,8 @@ grid.MAX_CELLS cells are kept.
 
 from __future__ import annotations
 
+import io
 import math
-
 import posixpath
 import zipfile
 import zlib
@@ -162,23 +162,28 @@ def _shared_strings(zf: zipfile.ZipFile, part: str | None) -> list[str]:
     return strings
 
 
-class _Sheet:
-    """The handlers of one worksheet part."""
+def _sheet_handlers(sheet: SheetGrid, strings: list[str], formats: list[str], date_styles: dict[int, bool],
+                    epoch, budget: list[int], parser_ref: list):
+    """The expat handlers (start, end, chars) that fill `sheet` from its worksheet part.
 
-    def __init__(self, sheet: SheetGrid, strings: list[str], formats: list[str], date_styles: dict[int, bool],
-                 epoch, budget: list[int]) -> None:
-        self.sheet, self.strings, self.formats, self.date_styles, self.epoch = sheet, strings, formats, date_styles, epoch
-        self.budget = budget  # cells left for the whole workbook
-        self.row = 0
-        self.col = 0
-        self.cell: dict[str, Any] | None = None
-        self.text: list[str] | None = None
-        self.target = ""
-        self.rph = 0
-        self.shared: dict[str, str] = {}  # shared formula index → the master's text
-        self.parser: list = []  # (its byte positions: where rows and cells start)
+    Closures over local state rather than an object's attributes: they run for every element of
+    every cell, and are the reader's main cost. `budget`: cells left for the whole workbook;
+    `parser_ref`: where parse_xml puts the parser (its byte positions: where rows and cells start)."""
+    cells, row_pos, merged = sheet.cells, sheet.row_pos, sheet.merged
+    n_formats = len(formats)
+    shared: dict[str, str] = {}  # shared formula index → the master's text
+    row = col = 0
+    in_cell = False
+    kind = style_attr = value_text = formula_text = formula_attrs = inline = None
+    value_seen = False
+    pos = 0
+    text: list[str] | None = None
+    target = ""
+    rph = 0
 
-    def start(self, tag, attrs):
+    def start(tag, attrs):
+        nonlocal row, col, in_cell, kind, style_attr, value_text, formula_text, formula_attrs, inline, value_seen, pos, \
+            text, target, rph
         local = _LOCAL.get(tag)
         if local is None:
             local = _local(tag)
@@ -187,111 +192,121 @@ class _Sheet:
             if ref:
                 at = _REFS.get(ref)
                 if at is None:
-                    col, row = coordinate_from_string(ref)
-                    at = (row, column_index_from_string(col))
+                    letters, number = coordinate_from_string(ref)
+                    at = (number, column_index_from_string(letters))
                     if len(_REFS) < 200_000:
                         _REFS[ref] = at
-                self.row, self.col = at
+                row, col = at
             else:
-                self.col += 1
-            self.cell = {"t": attrs.get("t", "n"), "s": attrs.get("s"), "v": None, "f": None, "is": None,
-                         "pos": self.parser[0].CurrentByteIndex}
-        elif self.cell is not None:
+                col += 1
+            in_cell = True
+            kind, style_attr = attrs.get("t", "n"), attrs.get("s")
+            value_text = formula_text = formula_attrs = inline = None
+            value_seen = False
+            pos = parser_ref[0].CurrentByteIndex
+        elif in_cell:
             if local == "v":
-                self.text, self.target = [], "v"
+                text, target = [], "v"
             elif local == "f":
-                self.text, self.target = [], "f"
-                self.cell["f_attrs"] = attrs
+                text, target = [], "f"
+                formula_attrs = attrs
             elif local == "is":
-                self.cell["is"] = []
+                inline = []
             elif local == "rPh":
-                self.rph += 1
-            elif local == "t" and self.cell["is"] is not None and not self.rph:
-                self.text, self.target = [], "is"
+                rph += 1
+            elif local == "t" and inline is not None and not rph:
+                text, target = [], "is"
         elif local == "row":
             r = attrs.get("r")
-            self.row = int(r) if r and r.isdigit() else self.row + 1
-            self.col = 0
-            self.sheet.row_pos[self.row] = self.parser[0].CurrentByteIndex
+            row = int(r) if r and r.isdigit() else row + 1
+            col = 0
+            row_pos[row] = parser_ref[0].CurrentByteIndex
         elif local == "mergeCell":
             ref = attrs.get("ref", "")
             if ":" in ref:
                 first, last = ref.split(":", 1)
                 c1, r1 = coordinate_from_string(first)
                 c2, r2 = coordinate_from_string(last)
-                self.sheet.merged.append((r1, column_index_from_string(c1), r2, column_index_from_string(c2)))
+                merged.append((r1, column_index_from_string(c1), r2, column_index_from_string(c2)))
 
-    def chars(self, text):
-        if self.text is not None:
-            self.text.append(text)
+    def chars(data):
+        if text is not None:
+            text.append(data)
 
-    def end(self, tag):
+    def end(tag):
+        nonlocal in_cell, value_text, formula_text, value_seen, text, rph
+        if not in_cell:
+            return
         local = _LOCAL.get(tag)
         if local is None:
             local = _local(tag)
-        cell = self.cell
-        if cell is None:
-            return
-        if local in ("v", "f") and self.text is not None and self.target == local:
-            cell[local] = "".join(self.text) or None  # an empty <v/> holds no value
-            cell[local + "_seen"] = True
-            self.text = None
-        elif local == "t" and self.target == "is" and self.text is not None:
-            cell["is"].append("".join(self.text))
-            self.text = None
+        if local == "c":
+            put()
+            in_cell = False
+        elif local == "v":
+            if text is not None and target == "v":
+                value_text = "".join(text) or None  # an empty <v/> holds no value
+                value_seen = True
+                text = None
+        elif local == "f":
+            if text is not None and target == "f":
+                formula_text = "".join(text) or None
+                text = None
+        elif local == "t":
+            if target == "is" and text is not None:
+                inline.append("".join(text))
+                text = None
         elif local == "rPh":
-            self.rph -= 1
-        elif local == "c":
-            self._put(cell)
-            self.cell = None
+            rph -= 1
 
-    def _put(self, cell: dict[str, Any]) -> None:
-        self.budget[0] -= 1
-        if self.budget[0] < 0:
+    def put() -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
             raise _TooMany()
         try:
-            style = int(cell["s"]) if cell["s"] else 0
+            style = int(style_attr) if style_attr else 0
         except ValueError:
             style = 0
-        fmt = self.formats[style] if style < len(self.formats) else "General"
-        kind, v = cell["t"], cell["v"]
-        if "f_attrs" in cell:
-            text = cell["f"] or ""
-            f_attrs = cell.get("f_attrs") or {}
-            if f_attrs.get("t") == "shared":
-                si = f_attrs.get("si", "")
-                if text:
-                    self.shared[si] = text
+        fmt = formats[style] if style < n_formats else "General"
+        v = value_text
+        if formula_attrs is not None:
+            formula = formula_text or ""
+            if formula_attrs.get("t") == "shared":
+                si = formula_attrs.get("si", "")
+                if formula:
+                    shared[si] = formula
                 else:
-                    text = self.shared.get(si, "")
-            grid_cell = GridCell(None, fmt, formula="=" + text, xf=style, pos=cell["pos"])
+                    formula = shared.get(si, "")
+            grid_cell = GridCell(None, fmt, formula="=" + formula, xf=style, pos=pos)
             if v is None:
-                if kind == "str" and cell.get("v_seen"):
+                if kind == "str" and value_seen:
                     grid_cell.value = ""
                 else:
                     grid_cell.missing_cache = True
             else:
                 grid_cell.value = _cached(kind, v)
-            self.sheet.cells[(self.row, self.col)] = grid_cell
+            cells[(row, col)] = grid_cell
             return
-        value: Any = v or None
+        value: Any = v
         if kind == "inlineStr":
-            value = "".join(cell["is"]) if cell["is"] is not None else None
+            value = "".join(inline) if inline is not None else None
         elif value is not None:
-            if kind == "n":
+            if kind == "s":
+                value = strings[int(value)]
+            elif kind == "n":
                 value = _number(value)
-                if style in self.date_styles and not isinstance(value, str):
+                if style in date_styles and not isinstance(value, str):
                     try:
-                        value = from_excel(value, self.epoch, timedelta=self.date_styles[style])
+                        value = from_excel(value, epoch, timedelta=date_styles[style])
                     except (OverflowError, ValueError):
                         value = "#VALUE!"
-            elif kind == "s":
-                value = self.strings[int(value)]
             elif kind == "b":
                 value = bool(int(value))
             elif kind == "d":
                 value = from_ISO8601(value)
-        self.sheet.cells[(self.row, self.col)] = GridCell(value, fmt, xf=style, pos=cell["pos"])
+        cells[(row, col)] = GridCell(value, fmt, xf=style, pos=pos)
+
+    return start, end, chars
 
 
 def _merged_followers(sheet: SheetGrid) -> None:
@@ -341,7 +356,8 @@ def read_xlsx(path: Path) -> WorkbookGrid:
 
     grid = WorkbookGrid(Path(path), "xlsx", "xlsx-xml")
     try:
-        with zipfile.ZipFile(path) as zf:
+        grid.data = Path(path).read_bytes()
+        with zipfile.ZipFile(io.BytesIO(grid.data)) as zf:
             sheets, mac = _workbook(zf)
             rels = _rels(zf, "xl/workbook.xml")
             parts = {kind.rsplit("/", 1)[-1]: target for kind, target in rels.values()}
@@ -354,9 +370,10 @@ def read_xlsx(path: Path) -> WorkbookGrid:
             for name, state, part in sheets:
                 sheet = SheetGrid(name, state=state if state in ("visible", "hidden", "veryHidden") else "visible")
                 if part in zf.NameToInfo:
-                    handler = _Sheet(sheet, strings, formats, date_styles, epoch, budget)
+                    parser: list = []
                     data = zf.read(part)
-                    parse_xml(data, handler.start, handler.end, handler.chars, parser_ref=handler.parser)
+                    parse_xml(data, *_sheet_handlers(sheet, strings, formats, date_styles, epoch, budget, parser),
+                              parser_ref=parser)
                     sheet.xml_check = (len(data), zlib.crc32(data))
                     _merged_followers(sheet)
                 grid.sheets.append(sheet)

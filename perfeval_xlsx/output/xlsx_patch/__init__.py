@@ -49,7 +49,7 @@ from perfeval_xlsx.output.xlsx_patch.strings import SharedStrings
 from perfeval_xlsx.output.xlsx_patch.styles import StyleBook
 from perfeval_xlsx.output.xlsx_patch.workbook import Workbook
 from perfeval_xlsx.output.xlsx_patch.zipcopy import write_zip
-from perfeval_xlsx.reading.mark import MARK_PROPERTY, SCORED, TEMPLATE, mark_properties, read_mark, values_fingerprint
+from perfeval_xlsx.reading.mark import MARK_PROPERTY, SCORED, TEMPLATE, mark_properties, values_fingerprint
 from perfeval_xlsx.reading.safety import check_well_formed
 from perfeval_xlsx.vocab import SHEET_DETAIL, SHEET_ISSUES, SHEET_SUMMARY
 
@@ -69,12 +69,13 @@ def _free_name(taken: set[str], pattern: str) -> str:
 
 def write_patched(result: CheckResult, source: Path, target: Path) -> Path:
     """Write the scored copy of `source` (an .xlsx/.xlsm read into `result` with its grid)."""
-    if result.grid is None or result.kind != "xlsx":
+    grid = result.grid
+    if grid is None or result.kind != "xlsx" or grid.data is None:
         raise Unsupported("no grid")
-    mark = read_mark(source)
+    mark = grid.mark
     if mark is not None and mark.kind != TEMPLATE:
         raise Unsupported("one of our outputs")
-    data = Path(source).read_bytes()
+    data = grid.data  # the bytes that were read and scored
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             return _write(result, source, target, data, zf, ours=mark is not None)

@@ -31,6 +31,7 @@ class XmlBuilder(SheetBuilder):
         self.filter: str | None = None
         self.landscape = False
         self._looks: dict[int, tuple[Look, int]] = {}
+        self._row_formats: dict[tuple[int, ...], list[tuple[str, int]]] = {}  # looks of a row → (column, s)
         self.rendered: dict[int, str] = {}  # row → its cells' XML
         self.max_col = 1
 
@@ -47,8 +48,13 @@ class XmlBuilder(SheetBuilder):
 
     def row(self, row, values, looks):
         """Rendered at once (the tables of 评分明细 and 问题清单 are written row by row)."""
-        self.rendered[row] = "".join(self._value(f"{get_column_letter(c)}{row}", value, self._s(look))
-                                     for c, (value, look) in enumerate(zip(values, looks, strict=True), 1))
+        key = tuple(map(id, looks))  # (every Look seen is kept in _looks: an id is never reused)
+        formats = self._row_formats.get(key)
+        if formats is None:
+            formats = self._row_formats[key] = [(get_column_letter(c), self._s(look)) for c, look in enumerate(looks, 1)]
+        strings = self.strings
+        self.rendered[row] = "".join([cell_xml(f"{letter}{row}", value, s, strings)
+                                      for (letter, s), value in zip(formats, values, strict=True)])
         self.max_col = max(self.max_col, len(values))
 
     def merge(self, first_row, first_col, last_row, last_col):

@@ -40,19 +40,12 @@ _SPANS = re.compile(rb'\sspans="[^"]*"')
 _HEIGHT = re.compile(rb'\s(?:ht|customHeight)="[^"]*"')
 
 
-class _Cell:
-    __slots__ = ("start", "end")
-
-    def __init__(self, start: int, end: int) -> None:
-        self.start, self.end = start, end
-
-
 class _Row:
     __slots__ = ("start", "end", "open_end", "attrs", "cells", "empty")
 
     def __init__(self, start: int, end: int, open_end: int, attrs: dict[str, str], empty: bool) -> None:
         self.start, self.end, self.open_end, self.attrs, self.empty = start, end, open_end, attrs, empty
-        self.cells: dict[int, _Cell] | None = None
+        self.cells: dict[int, tuple[int, int]] | None = None  # column → (start, end) of its <c>
 
 
 def _attrs(tag: bytes) -> dict[str, str]:
@@ -138,8 +131,8 @@ class XmlFormSheet(FormSheet):
                 raise Unsupported("unclosed row")
             row = _Row(start, end + len(self._row_close), open_end, attrs, False)
             # a cell runs to where the next one starts (white space between cells goes with it)
-            bounds = [pos for pos, _c in cells] + [end]
-            row.cells = {c: _Cell(pos, bounds[i + 1]) for i, (pos, c) in enumerate(cells)}
+            bounds = [pos for pos, _c in cells]
+            row.cells = dict(zip([c for _pos, c in cells], zip(bounds, bounds[1:] + [end])))
         self.rows[r] = row
         return row
 
@@ -200,7 +193,7 @@ class XmlFormSheet(FormSheet):
                 cell = row.cells.get(c) if row is not None else None
                 if cell is None:
                     continue
-                raw = self.data[cell.start:cell.end]
+                raw = self.data[cell[0]:cell[1]]
                 fm = f_re.search(raw)
                 if fm is None:
                     continue
@@ -407,7 +400,7 @@ class XmlFormSheet(FormSheet):
             cell = row.cells.get(c) if row is not None else None
             if cell is None:
                 return self._cell_xml(r, c, None, s)
-            raw = self.data[cell.start:cell.end]
+            raw = self.data[cell[0]:cell[1]]
             head_end = tag_end(raw, 0)
             head = raw[:head_end]
             head = re.sub(rb'\ss="\d+"', b"", head)
@@ -434,7 +427,7 @@ class XmlFormSheet(FormSheet):
             new = self._new_cell(r, c) if c in touched else None
             if new is None:
                 cell = cells[c]
-                parts.append(self.data[cell.start:cell.end])
+                parts.append(self.data[cell[0]:cell[1]])
             else:
                 parts.append(new)
         if not parts:
@@ -469,9 +462,14 @@ class XmlFormSheet(FormSheet):
             edits = [e for e in edits if e[0] != end]
             edits.append((start, end, b"<" + self.p + b"sheetData>" + body + b"</" + self.p + b"sheetData>"))
         edits += self._element_edits(legacy_rid, drop_tab_selected, touched)
-        for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-            data = data[:start] + replacement + data[end:]
-        return data
+        pieces, at = [], 0  # (spliced in one pass: a copy of the sheet per edit would cost n²)
+        for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1])):
+            if start < at:
+                raise Unsupported("overlapping edits")
+            pieces += (data[at:start], replacement)
+            at = end
+        pieces.append(data[at:])
+        return b"".join(pieces)
 
     def _insert_at(self, name: str) -> int:
         """Where a new `name` element goes: before the first element that follows it."""
