@@ -3,10 +3,15 @@
 `indicator_frame` turns validated rows (of one form or many) into one DataFrame; `apply_rules`
 computes every row's 复核得分 at once with numpy; `score_form` adds budget execution, totals,
 the grade and the findings that depend on scores (偏差原因, 超计划, self-score audit).
+
+Each pandas call has a fixed cost that outweighs the arithmetic on a form's rows, so a form's
+frame is made once, from its indicator columns and the scored ones together, and its rows are
+turned into tuples once (`records`) for every row-wise step after it.
 """
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,12 +33,16 @@ COLUMNS = [
     "percent", "deadline_days", "late_days", "grade", "weight", "self_score", "reason_blank",
     "target_text", "actual_text", "has_error",
 ]
+#: the columns of numbers (float; blank: NaN)
+NUMBERS = ("target", "actual", "weight", "self_score", "deadline_days", "late_days")
+#: the values `_rule_text` reads of a row, in the order `_rule_columns` zips them
+_RuleRow = namedtuple("_RuleRow", "kind has_error operator target actual grade self_score late_days deadline_days reason_blank")
 
 
 def records(frame: pd.DataFrame) -> list:
     """The rows of a frame as named tuples, cheaply (itertuples slices every column per call)."""
     Row = _row_type(tuple(frame.columns))
-    return [Row(*values) for values in zip(*(frame[c].tolist() for c in frame.columns), strict=True)]
+    return [Row(*values) for values in zip(*(column.tolist() for _, column in frame.items()), strict=True)]
 
 
 @lru_cache(maxsize=16)
@@ -41,31 +50,49 @@ def _row_type(columns: tuple[str, ...]):
     return namedtuple("Row", columns)
 
 
-def indicator_frame(validated: list[Validated]) -> pd.DataFrame:
-    """One row per indicator of one or many forms (column `form` is the form's index)."""
-    records = []
+def _indicator_columns(validated: list[Validated]) -> dict[str, Any]:
+    """The columns of `indicator_frame`: the numbers as float arrays (blank: NaN), the others as
+    lists, whose dtypes pandas infers when the frame is made."""
+    rows = []
     for i, v in enumerate(validated):
         for r in v.rows:
             deadline_days = late = np.nan
             if r.kind == "date" and r.deadline is not None and r.done is not None:
                 deadline_days = r.deadline.timetuple().tm_yday  # days from 1 January, inclusive
                 late = (r.done - r.deadline).days
-            records.append((
+            rows.append((
                 i, r.row.level3.sheet, r.row.row, r.row.level1, r.row.level2, r.row.name, r.kind, r.operator,
                 r.target, r.actual, r.unit, r.percent, deadline_days, late, r.grade, r.weight,
                 r.self_score, not r.reason, r.target_text, r.actual_text, r.has_error,
             ))
-    frame = pd.DataFrame.from_records(records, columns=COLUMNS)
-    for col in ("target", "actual", "weight", "self_score", "deadline_days", "late_days"):
-        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
-    return frame
+    # no rows: object columns, as DataFrame.from_records makes them (empty lists would be float)
+    values = [list(column) for column in zip(*rows)] if rows else [np.empty(0, dtype=object)] * len(COLUMNS)
+    columns = dict(zip(COLUMNS, values, strict=True))
+    for name in NUMBERS:
+        columns[name] = np.array(columns[name], dtype=float)  # numbers or None (→ NaN)
+    return columns
+
+
+def indicator_frame(validated: list[Validated]) -> pd.DataFrame:
+    """One row per indicator of one or many forms (column `form` is the form's index)."""
+    return pd.DataFrame(_indicator_columns(validated))
 
 
 def apply_rules(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """Add `score` (复核得分), `completion` (完成率, %) and `rule` (规则说明) to each row."""
-    df = frame.copy()
-    T, A, W = df["target"].to_numpy(), df["actual"].to_numpy(), df["weight"].to_numpy()
-    op, kind = df["operator"].to_numpy(dtype=object), df["kind"].to_numpy(dtype=object)
+    return frame.assign(**_rule_columns(frame, profile))
+
+
+def _rule_columns(columns: Any, profile: Profile) -> dict[str, Any]:
+    """The columns `apply_rules` adds, from the indicator columns (a frame or `_indicator_columns`)."""
+    def floats(name: str) -> np.ndarray:
+        return np.asarray(columns[name], dtype=float)
+
+    def objects(name: str) -> np.ndarray:
+        return np.asarray(columns[name], dtype=object)
+
+    T, A, W = floats("target"), floats("actual"), floats("weight")
+    op, kind = objects("operator"), objects("kind")
     quant = kind == "quant"
     positive = quant & np.isin(op, [GE, GT])
     reverse = quant & np.isin(op, [LE, LT])
@@ -85,11 +112,11 @@ def apply_rules(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         eq = np.where(T == 0, np.where(A <= 0, W, 0.0),
                       np.where(dev <= profile.equal_tolerance + 1e-12, W, W * np.maximum(0.0, 1 - dev / np.abs(T))))
         # 时效: on time full, else W × max(0, 1 − days late / days from 1 January to the deadline)
-        late, span = df["late_days"].to_numpy(), df["deadline_days"].to_numpy()
+        late, span = floats("late_days"), floats("deadline_days")
         on_date = np.where(late <= 0, W, W * np.maximum(0.0, 1 - late / span))
     # 定性: the self-score within its band counts; blank 达成 is full; otherwise the band's floor
-    grade = df["grade"].to_numpy(dtype=object)
-    self_score = df["self_score"].to_numpy()
+    grade = objects("grade")
+    self_score = floats("self_score")
     low = np.array([profile.qualitative_bands.get(g, (0.0, 0.0))[0] if g else 0.0 for g in grade])
     qual = np.where(~np.isnan(self_score), self_score, np.where(grade == "达成", W, W * low))
 
@@ -99,22 +126,25 @@ def apply_rules(frame: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     )
     # over-completion: A ≥ ratio × T on a 正向 row, with no 偏差原因
     overshoot = positive & (T > 0) & (A >= profile.overshoot_ratio * T - EPS)
-    unexplained = overshoot & df["reason_blank"].to_numpy(dtype=bool)
+    reason_blank, has_error = np.asarray(columns["reason_blank"], dtype=bool), np.asarray(columns["has_error"], dtype=bool)
+    unexplained = overshoot & reason_blank
     if profile.overshoot_deduction:
         raw = np.where(unexplained, raw - profile.overshoot_deduction * W, raw)
     score = round_half_up(np.clip(np.nan_to_num(raw, nan=0.0), 0.0, np.nan_to_num(W, nan=0.0)), profile.rounding)
-    score = np.where(np.isnan(raw) | df["has_error"].to_numpy(dtype=bool) & ~np.isin(kind, ["qual"]), np.nan, score)
+    score = np.where(np.isnan(raw) | has_error & ~np.isin(kind, ["qual"]), np.nan, score)
     score = np.where(kind == "na", np.nan, score)
-    df["score"] = score
-    df["completion"] = np.where(quant, round_half_up(np.abs(np.nan_to_num(ratio * 100)), 2), np.nan)
-    df["completion"] = np.where(quant & ~np.isnan(ratio), df["completion"], np.nan)
-    df["overshoot"] = overshoot
-    df["overshoot_unexplained"] = unexplained
-    df["rule"] = [_rule_text(r, profile) for r in records(df)]
-    diff = df["self_score"] - df["score"]
-    df["difference"] = round_half_up(np.abs(diff.fillna(0)), profile.rounding) * np.sign(diff.fillna(0))
-    df.loc[diff.isna(), "difference"] = np.nan
-    return df
+    completion = np.where(quant & ~np.isnan(ratio), round_half_up(np.abs(np.nan_to_num(ratio * 100)), 2), np.nan)
+    rule_rows = zip(kind.tolist(), has_error.tolist(), op.tolist(), T.tolist(), A.tolist(), grade.tolist(),
+                    self_score.tolist(), late.tolist(), span.tolist(), reason_blank.tolist(), strict=True)
+    diff = self_score - score
+    return {
+        "score": score,
+        "completion": completion,
+        "overshoot": overshoot,
+        "overshoot_unexplained": unexplained,
+        "rule": [_rule_text(_RuleRow(*values), profile) for values in rule_rows],
+        "difference": np.where(np.isnan(diff), np.nan, round_half_up(np.abs(diff), profile.rounding) * np.sign(diff)),
+    }
 
 
 def _pct(x: float) -> str:
@@ -187,25 +217,29 @@ class FormScore:
 
     @property
     def records(self) -> list:
-        """`rows` as named tuples, made once (the summary, the writer and the report all read them)."""
+        """`rows` as named tuples, made once (the summary, the writer and the report all read them);
+        score_form leaves here the ones it scored from."""
         cached = self.__dict__.get("_records")
         if cached is None:
             cached = self.__dict__["_records"] = records(self.rows)
         return cached
 
 
-def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
+def _score_findings(v: Validated, rows: list) -> list[Finding]:
+    """The findings that depend on the scores, from the scored rows (`records` of the frame)."""
     out: list[Finding] = []
     tol = v.profile.self_score_tolerance
     by_row = {r.row.row: r for r in v.rows}
-    for r in records(df):
+    # full marks: the 分值 as rounded, for every row at once
+    full_marks = round_half_up(np.array([r.weight for r in rows], dtype=float), v.profile.rounding) - EPS
+    for r, full_mark in zip(rows, full_marks.tolist(), strict=True):
         ri = by_row[r.row]
         ind = ri.row
-        if np.isnan(r.score) or ri.has_error or ri.score_error:
+        if math.isnan(r.score) or ri.has_error or ri.score_error:
             continue
         name = ind.name
         reason_cell = ind.reason or ind.level3
-        full = r.score >= round_half_up(r.weight, v.profile.rounding) - EPS
+        full = r.score >= full_mark
         if not full and r.reason_blank:
             out.append(finding("W-REASON-MISSING", reason_cell.sheet or v.form.sheet, reason_cell.address, "reason", "",
                                f"指标“{name}”未得满分（{format_number(r.score)}/{format_number(r.weight)}），"
@@ -215,7 +249,7 @@ def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
                                f"超计划较大，请说明原因：指标“{name}”完成值 {format_number(r.actual)} 达到指标值 "
                                f"{format_number(r.target)} 的 {_pct(r.actual / r.target * 100)}"
                                f"（{format_number(v.profile.overshoot_ratio * 100)}% 及以上须说明）。请在偏差原因中说明，如目标是否定得偏低。"))
-        if r.kind != "qual" and not np.isnan(r.self_score) and differs(r.self_score, r.score, tol):
+        if r.kind != "qual" and not math.isnan(r.self_score) and differs(r.self_score, r.score, tol):
             cell = ind.score
             out.append(finding("W-SELF-SCORE", cell.sheet, cell.address, "score", r.self_score,
                                f"自评得分与计算得分不一致：指标“{name}”自评 {format_number(r.self_score)} 分，"
@@ -226,8 +260,11 @@ def _score_findings(v: Validated, df: pd.DataFrame) -> list[Finding]:
 def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
     """Score one validated form; `frame` may be its slice of a batch-wide scored frame."""
     p = v.profile
-    df = frame if frame is not None else apply_rules(indicator_frame([v]), p)
-    findings = list(v.findings) + _score_findings(v, df)
+    if frame is None:
+        columns = _indicator_columns([v])
+        frame = pd.DataFrame(columns | _rule_columns(columns, p))  # apply_rules(indicator_frame([v]), p), in one go
+    rows = records(frame)
+    findings = list(v.findings) + _score_findings(v, rows)
     ex = v.execution
     rate = score = None
     if ex.usable and ex.budget:
@@ -244,15 +281,15 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
     exec_weight = ex.weight
     if ex.weight is None:
         # framework forms: 预算执行率 is an indicator row
-        exec_row = df[df["level3"].astype(str).str.contains("预算执行率")]
-        if len(exec_row):
-            first = exec_row.iloc[0]
-            if not np.isnan(first["actual"]):
-                rate = round_half_up(first["actual"], 2)
-            score = None if np.isnan(first["score"]) else float(first["score"])
-            exec_weight = as_float(first["weight"])
-    na_weight = float(df.loc[df["kind"] == "na", "weight"].fillna(0).sum())
-    scored = df["score"].fillna(0).sum() + (score if (ex.weight is not None and score is not None) else 0.0)
+        first = next((r for r in rows if "预算执行率" in str(r.level3)), None)
+        if first is not None:
+            if not math.isnan(first.actual):
+                rate = round_half_up(first.actual, 2)
+            score = None if math.isnan(first.score) else float(first.score)
+            exec_weight = as_float(first.weight)
+    weights = frame["weight"].to_numpy()
+    na_weight = float(np.nansum(weights[frame["kind"].to_numpy() == "na"]))
+    scored = np.nansum(frame["score"].to_numpy()) + (score if (ex.weight is not None and score is not None) else 0.0)
     total: float | None = float(scored)
     if na_weight and p.na_policy == "rescale" and na_weight < 100:
         total = total / (100 - na_weight) * 100
@@ -267,16 +304,18 @@ def score_form(v: Validated, frame: pd.DataFrame | None = None) -> FormScore:
                                 f"自填总分 {format_number(typed)} 与计算总分 {format_number(total)} 不一致"
                                 + ("（表中有错误，计算总分为暂估）" if has_errors else "") + "。请核对；以计算总分为准。"))
     level1: dict[str, dict[str, Any]] = {}
-    for r in records(df):
+    for r in rows:
         key = canonical_level1(r.level1, p)
         entry = level1.setdefault(key, {"name": key, "weight": 0.0, "score": 0.0})
-        entry["weight"] += 0 if np.isnan(r.weight) else r.weight
-        entry["score"] += 0 if np.isnan(r.score) else r.score
+        entry["weight"] += 0 if math.isnan(r.weight) else r.weight
+        entry["score"] += 0 if math.isnan(r.score) else r.score
     for entry in level1.values():
         entry["weight"], entry["score"] = round_half_up(entry["weight"], 2), round_half_up(entry["score"], 2)
     findings.sort(key=lambda f: f.sort_key)
-    return FormScore(rows=df, execution_rate=rate, execution_score=score, execution_weight=exec_weight,
-                     total=total, grade=grade, level1=list(level1.values()), findings=findings, na_weight=na_weight)
+    result = FormScore(rows=frame, execution_rate=rate, execution_score=score, execution_weight=exec_weight,
+                       total=total, grade=grade, level1=list(level1.values()), findings=findings, na_weight=na_weight)
+    result.__dict__["_records"] = rows  # made above: the `records` property need not make them again
+    return result
 
 
 def _typed_number(cell) -> float | None:
