@@ -169,7 +169,7 @@ def _sheet_handlers(sheet: SheetGrid, strings: list[str], formats: list[str], da
     Closures over local state rather than an object's attributes: they run for every element of
     every cell, and are the reader's main cost. `budget`: cells left for the whole workbook;
     `parser_ref`: where parse_xml puts the parser (its byte positions: where rows and cells start)."""
-    cells, row_pos, merged = sheet.cells, sheet.row_pos, sheet.merged
+    cells, row_pos, row_heights, merged = sheet.cells, sheet.row_pos, sheet.row_heights, sheet.merged
     n_formats = len(formats)
     shared: dict[str, str] = {}  # shared formula index → the master's text
     row = col = 0
@@ -221,6 +221,10 @@ def _sheet_handlers(sheet: SheetGrid, strings: list[str], formats: list[str], da
             row = int(r) if r and r.isdigit() else row + 1
             col = 0
             row_pos[row] = parser_ref[0].CurrentByteIndex
+            try:
+                row_heights[row] = float(attrs["ht"])
+            except (KeyError, ValueError):
+                row_heights.pop(row, None)
         elif local == "mergeCell":
             ref = attrs.get("ref", "")
             if ":" in ref:

@@ -41,10 +41,10 @@ _HEIGHT = re.compile(rb'\s(?:ht|customHeight)="[^"]*"')
 
 
 class _Row:
-    __slots__ = ("start", "end", "open_end", "attrs", "cells", "empty")
+    __slots__ = ("start", "end", "open_end", "cells", "empty")
 
-    def __init__(self, start: int, end: int, open_end: int, attrs: dict[str, str], empty: bool) -> None:
-        self.start, self.end, self.open_end, self.attrs, self.empty = start, end, open_end, attrs, empty
+    def __init__(self, start: int, end: int, open_end: int, empty: bool) -> None:
+        self.start, self.end, self.open_end, self.empty = start, end, open_end, empty
         self.cells: dict[int, tuple[int, int]] | None = None  # column → (start, end) of its <c>
 
 
@@ -105,6 +105,7 @@ class XmlFormSheet(FormSheet):
         if self.grid.xml_check != (len(data), zlib.crc32(data)):
             raise Unsupported("the sheet is not the one the reader read")
         self._row_close = b"</" + self.p + b"row>"
+        self._row_tag = re.compile(rb"<" + re.escape(self.p) + rb"row\b")
         self._by_row: dict[int, list[tuple[int, int]]] = {}  # row → (start, column) of its cells
         for (r, c), cell in self.grid.cells.items():
             if cell.pos >= 0:
@@ -118,18 +119,17 @@ class XmlFormSheet(FormSheet):
         data, start = self.data, self.grid.row_pos[r]
         open_end = tag_end(data, start)
         head = data[start:open_end]
-        if not re.match(rb"<" + re.escape(self.p) + rb"row\b", head):
+        if not self._row_tag.match(head):
             raise Unsupported("row position")
-        attrs = _attrs(head)
         if head.endswith(b"/>"):
-            row = _Row(start, open_end, open_end, attrs, True)
+            row = _Row(start, open_end, open_end, True)
             row.cells = {}
         else:
             cells = sorted(self._by_row.get(r, ()))
             end = data.find(self._row_close, cells[-1][0] if cells else open_end, self.sheet_data_close)
             if end < 0:
                 raise Unsupported("unclosed row")
-            row = _Row(start, end + len(self._row_close), open_end, attrs, False)
+            row = _Row(start, end + len(self._row_close), open_end, False)
             # a cell runs to where the next one starts (white space between cells goes with it)
             bounds = [pos for pos, _c in cells]
             row.cells = dict(zip([c for _pos, c in cells], zip(bounds, bounds[1:] + [end])))
@@ -315,8 +315,7 @@ class XmlFormSheet(FormSheet):
             if r in self.heights:
                 out[r] = self.heights[r]
                 continue
-            row = self._row(r)
-            out[r] = (_float(row.attrs.get("ht")) if row is not None else None) or default
+            out[r] = self.grid.row_heights.get(r) or default  # (the reader took each row's ht)
         return out
 
     def column_width(self, col):
@@ -547,9 +546,16 @@ def cell_xml(ref: str, value: Any, s: int, strings, p: str = "") -> str:
     """One `<c>` holding `value` with cell format `s` (text as a shared string; `p`: the sheet's
     prefix of the main namespace)."""
     style = f' s="{s}"' if s else ""
-    if type(value) is str:  # (the common case first, without the general checks)
+    kind = type(value)
+    if kind is str:  # (the common cases first, without the general checks)
         return f'<{p}c r="{ref}"{style} t="s"><{p}v>{strings.index(value)}</{p}v></{p}c>' if value \
             else f'<{p}c r="{ref}"{style}/>'
+    if value is None:
+        return f'<{p}c r="{ref}"{style}/>'
+    if kind is float:
+        if not math.isfinite(value):
+            return f'<{p}c r="{ref}"{style}/>'
+        return f'<{p}c r="{ref}"{style}><{p}v>{_float_text(value)}</{p}v></{p}c>'
     value = cell_value(value)
     if value is None or value == "":
         return f'<{p}c r="{ref}"{style}/>'
@@ -597,7 +603,10 @@ def _number(value: Any) -> str:
         return str(int(value))
     if isinstance(value, int):
         return str(value)
-    value = float(value)
+    return _float_text(float(value))
+
+
+def _float_text(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 2 ** 53 else "%.16g" % value  # as openpyxl writes
 
 
