@@ -245,3 +245,61 @@ def test_stored_and_descriptor_members_are_copied_as_they_are(tmp_path):
             x, y = a.getinfo(name), b.getinfo(name)
             assert (x.CRC, x.compress_size, x.compress_type, x.flag_bits) == (y.CRC, y.compress_size, y.compress_type, y.flag_bits)
             assert a.read(name) == b.read(name)
+
+
+# ECMA-376 Part 1, CT_Worksheet: the sequence of a worksheet's child elements (Excel refuses a
+# sheet whose elements are out of this order and offers to "repair" the workbook)
+WORKSHEET_SEQUENCE = (
+    "sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr", "sheetProtection",
+    "protectedRanges", "scenarios", "autoFilter", "sortState", "dataConsolidate", "customSheetViews", "mergeCells",
+    "phoneticPr", "conditionalFormatting", "dataValidations", "hyperlinks", "printOptions", "pageMargins", "pageSetup",
+    "headerFooter", "rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors", "smartTags", "drawing",
+    "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems", "tableParts",
+    "extLst",
+)
+
+
+def _worksheet_children(data: bytes) -> list[str]:
+    from xml.etree import ElementTree
+
+    return [child.tag.rpartition("}")[2] for child in ElementTree.fromstring(data)]
+
+
+@pytest.mark.parametrize("path", SAMPLES + sorted((ROOT / "tests" / "data" / "fidelity").glob("*.xls[xm]")),
+                         ids=lambda p: p.stem[:30])
+def test_every_patched_worksheet_keeps_the_schema_order_of_its_elements(path, tmp_path):
+    # a form without page breaks or comments of its own gets both (rowBreaks, then legacyDrawing,
+    # both before </worksheet> when nothing follows): they must come in the schema's order
+    outcome = score_file(path, tmp_path, writer="patch")
+    assert outcome.output is not None
+    with zipfile.ZipFile(outcome.output) as zf:
+        sheets = [n for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        assert sheets
+        for name in sheets:
+            children = [c for c in _worksheet_children(zf.read(name)) if c != "AlternateContent"]
+            ranks = [WORKSHEET_SEQUENCE.index(c) for c in children]
+            assert ranks == sorted(ranks), (name, children)
+
+
+def test_page_breaks_and_a_new_comment_drawing_inserted_at_one_place_come_in_order(tmp_path):
+    # the 120-row form: breaks between groups and comments on problem cells, neither there before
+    form = _generated(tmp_path)[0]
+    broken = tmp_path / "with_problem.xlsx"
+    from perfeval_xlsx.check import check_file
+
+    first = check_file(form).form.indicators[0]
+    wb = _load(form)
+    from openpyxl.worksheet.pagebreak import RowBreak
+
+    ws = wb[first.actual.sheet]
+    ws[first.actual.address] = "待核"  # a value that cannot be read: an error comment on it
+    ws.row_breaks = RowBreak()  # no breaks of its own: ours are inserted
+    wb.save(broken)
+    with zipfile.ZipFile(broken) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+        assert b"rowBreaks" not in sheet and b"legacyDrawing" not in sheet
+    outcome = score_file(broken, tmp_path / "out", writer="patch")
+    with zipfile.ZipFile(outcome.output) as zf:
+        children = _worksheet_children(zf.read("xl/worksheets/sheet1.xml"))
+    assert "rowBreaks" in children and "legacyDrawing" in children
+    assert children.index("rowBreaks") < children.index("legacyDrawing")

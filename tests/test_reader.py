@@ -319,3 +319,21 @@ def test_official_printed_layout_reads_like_the_template(tmp_path):
     form = read_form(theirs)
     assert form.columns["level1"] == "B" and form.columns["level3"] == "D"
     assert len(form.indicators) == 13
+
+
+def test_xml_reader_takes_each_rows_height_as_the_file_gives_it(tmp_path):
+    # the heights the patching writer grows rows from: what the file says, row by row; a row
+    # without its own height (or with one no reader can use) has none, and the sheet default applies
+    from perfeval_xlsx.reading.xlsx_xml import read_xlsx
+
+    path = tmp_path / "heights.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in range(1, 6):
+        ws.cell(r, 1, f"第{r}行")
+    ws.row_dimensions[2].height = 33.75
+    ws.row_dimensions[4].height = 12
+    wb.save(path)
+    grid = read_xlsx(path)
+    assert grid.sheets[0].row_heights == {2: 33.75, 4: 12.0}
+    assert grid.data == path.read_bytes()  # the bytes it read: the scored copy is made of these
