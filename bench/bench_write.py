@@ -1,7 +1,7 @@
 """`score_file` per file against the openpyxl load + save of the same file, in one process.
 
 For the 11-row base sample and a generated 120-row form, prints the CPU milliseconds (best of
-`--repeat`, after a warm-up) of:
+`--repeat` rounds after a warm-up, the four taking turns within each round) of:
 
 - the floor: openpyxl `load_workbook` + `save` of the file (no scoring at all);
 - `check_file` (read, validate, score);
@@ -28,14 +28,18 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def best(fn, repeat: int) -> float:
-    fn()  # warm-up: imports, caches
-    times = []
+def best(fns: list, repeat: int) -> list[float]:
+    """The best CPU ms of each of `fns` over `repeat` rounds, the functions taking turns within
+    each round (so that a busy moment of the machine falls on all of them, not on one)."""
+    for fn in fns:
+        fn()  # warm-up: imports, caches
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times) * 1000
+        for fn, each in zip(fns, times):
+            start = time.process_time()
+            fn()
+            each.append(time.process_time() - start)
+    return [min(each) * 1000 for each in times]
 
 
 def main() -> None:
@@ -66,10 +70,12 @@ def main() -> None:
                 wb = openpyxl.load_workbook(path)
                 wb.save(io.BytesIO())
 
-        base = best(floor, args.repeat)
-        check = best(lambda path=path: check_file(path), args.repeat)
-        patched = best(lambda path=path: score_file(path, out), args.repeat)
-        rewritten = best(lambda path=path: score_file(path, out, writer="openpyxl"), args.repeat)
+        base, check, patched, rewritten = best([
+            floor,
+            lambda path=path: check_file(path),
+            lambda path=path: score_file(path, out),
+            lambda path=path: score_file(path, out, writer="openpyxl"),
+        ], args.repeat)
         print(f"{label:<15}{base:>8.1f}{check:>8.1f}{patched:>15.1f}{patched / base:>7.2f}{rewritten:>18.1f}"
               f"{rewritten / base:>7.2f}")
 
