@@ -50,13 +50,13 @@ def write_zip(out: BinaryIO, source: bytes, infos: list[zipfile.ZipInfo], change
             if name in changed:
                 body = changed[name]
                 if body is not None:
-                    zf.writestr(_fresh(name, info), body)
+                    zf.writestr(_fresh(name, info), body, compresslevel=COMPRESS_LEVEL)
                 continue
             try:
                 raw = _raw_member(source, info)
             except Unsupported:
                 with zipfile.ZipFile(io.BytesIO(source)) as original:
-                    zf.writestr(_fresh(name, info), original.read(info))
+                    zf.writestr(_fresh(name, info), original.read(info), compresslevel=COMPRESS_LEVEL)
                 continue
             copy = _copied_info(info, zf.fp.tell())
             zf.fp.write(raw)
@@ -64,7 +64,7 @@ def write_zip(out: BinaryIO, source: bytes, infos: list[zipfile.ZipInfo], change
             zf.NameToInfo[name] = copy
             zf.start_dir = zf.fp.tell()
         for name, body in added:
-            zf.writestr(_fresh(name, None), body)
+            zf.writestr(_fresh(name, None), body, compresslevel=COMPRESS_LEVEL)
 
 
 def _fresh(name: str, like: zipfile.ZipInfo | None) -> zipfile.ZipInfo:
