@@ -187,25 +187,25 @@ class XmlFormSheet(FormSheet):
         v_re = re.compile(rb"<" + p + rb"v>(.*?)</" + p + rb"v>", re.S)
         masters: dict[str, tuple[str, str]] = {}  # shared index → (formula text, master address)
         pending: list[tuple[int, int, dict[str, str], str]] = []
-        for (r, c), grid_cell in sorted(self.grid.cells.items()):
-            if grid_cell.is_formula:
-                row = self._row(r)
-                cell = row.cells.get(c) if row is not None else None
-                if cell is None:
-                    continue
-                raw = self.data[cell[0]:cell[1]]
-                fm = f_re.search(raw)
-                if fm is None:
-                    continue
-                f_attrs = _attrs(fm.group(1)) if fm else {}
-                formula = xml_unescape((fm.group(2) or b"").decode("utf-8")) if fm else ""
-                address = f"{get_column_letter(c)}{r}"
-                if "DISPIMG(" in formula.upper():
-                    continue  # a WPS picture in a cell: the formula is the picture, kept as it is
-                if f_attrs.get("t") == "shared" and formula:
-                    masters[f_attrs.get("si", "")] = (formula, address)
-                pending.append((r, c, f_attrs, formula))
-                self.formula_values[(r, c)] = self._cached_cell(r, c, grid_cell.xf, raw, v_re)
+        formulas = sorted((key, cell) for key, cell in self.grid.cells.items() if cell.formula is not None or cell.missing_cache)
+        for (r, c), grid_cell in formulas:  # (in reading order: a shared formula's master comes first)
+            row = self._row(r)
+            cell = row.cells.get(c) if row is not None else None
+            if cell is None:
+                continue
+            raw = self.data[cell[0]:cell[1]]
+            fm = f_re.search(raw)
+            if fm is None:
+                continue
+            f_attrs = _attrs(fm.group(1)) if fm else {}
+            formula = xml_unescape((fm.group(2) or b"").decode("utf-8")) if fm else ""
+            address = f"{get_column_letter(c)}{r}"
+            if "DISPIMG(" in formula.upper():
+                continue  # a WPS picture in a cell: the formula is the picture, kept as it is
+            if f_attrs.get("t") == "shared" and formula:
+                masters[f_attrs.get("si", "")] = (formula, address)
+            pending.append((r, c, f_attrs, formula))
+            self.formula_values[(r, c)] = self._cached_cell(r, c, grid_cell.xf, raw, v_re)
         for r, c, f_attrs, formula in pending:
             if (r, c) in self.followers:
                 continue  # (shows nothing: not the unit's form as read)
