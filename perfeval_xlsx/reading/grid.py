@@ -117,7 +117,7 @@ class SheetGrid:
 
     def formula_cells(self) -> Iterator[tuple[str, GridCell]]:
         for (r, c), cell in self.cells.items():
-            if cell.is_formula:
+            if cell.formula is not None or cell.missing_cache:  # (is_formula)
                 yield f"{get_column_letter(c)}{r}", cell
 
 

@@ -107,7 +107,7 @@ class _Grid:
         self.labels: dict[int, dict[int, str]] = {}
         for (r, c), cell in self.cells.items():
             value = cell.value
-            if cell.is_formula:
+            if cell.formula is not None or cell.missing_cache:  # (is_formula, inlined: every cell)
                 text = value if isinstance(value, str) and not cell.missing_cache else cell.literal
                 if text:
                     self.labels.setdefault(r, {})[c] = normalize_label(text)
@@ -130,7 +130,7 @@ class _Grid:
         if raw is None:
             return Cell(self.title, address, None)
         fmt = raw.number_format or "General"
-        if raw.is_formula:
+        if raw.formula is not None or raw.missing_cache:  # (is_formula)
             if raw.missing_cache:
                 return Cell(self.title, address, None, fmt, formula=True, missing_cache=True)
             return Cell(self.title, address, raw.value if raw.value != "" else None, fmt, formula=True)
@@ -668,10 +668,12 @@ class _FormReader:
         return sum(1 for l in labels if any(_match(l, names, prefix=False) for names in INDICATOR_SYNONYMS.values())) >= 2
 
 
+@lru_cache(maxsize=4096)
 def _group_name(text: str) -> str:
-    name = normalize_label(text)
-    name = re.sub(r"\d+(?:\.\d+)?分$", "", name)
-    return name
+    return _GROUP_POINTS_RE.sub("", normalize_label(text))
+
+
+_GROUP_POINTS_RE = re.compile(r"\d+(?:\.\d+)?分$")  # `产出指标50分` → 产出指标
 
 
 def _declared_weight(text: str) -> float | None:

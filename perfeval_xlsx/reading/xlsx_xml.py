@@ -343,6 +343,8 @@ def _cached(kind: str, text: str) -> Any:
 def _number(text: str) -> Any:
     """A numeric cell's text as int or float; a number no spreadsheet can hold (400 digits, 1e999,
     NaN) stays text, so that the validator names its cell instead of the arithmetic failing."""
+    if len(text) < 16 and text.isascii() and text.isdigit():  # (the common case: a count, a string index)
+        return int(text)
     try:
         number = float(text)
     except (ValueError, OverflowError):
