@@ -292,3 +292,28 @@ def test_hostile_xlsx_answered_within_5s_and_300mb_by_check_and_score(tmp_path, 
             assert report[0].get("total", 100) == 100
         else:
             assert returncode == 2 and codes == [code]
+
+
+def test_a_macro_workbook_without_its_package_relationships_is_reported_not_crashed_on(tmp_path):
+    # (fuzz, seed 11) an .xlsm whose _rels/.rels is missing: the form reads, the patching writer
+    # declines the package, and openpyxl's save fails copying the VBA parts; the unit is told the
+    # file is damaged (exit 2), and no traceback from openpyxl's half-written archive follows
+    import zipfile
+
+    from .conftest import ROOT
+
+    source = ROOT / "tests" / "data" / "fidelity" / "lo_vba_macro.xlsm"
+    damaged = tmp_path / "宏表_缺少关系.xlsm"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != "_rels/.rels":
+                dst.writestr(info, src.read(info))
+    before = damaged.read_bytes()
+    proc = run_cli("score", "--json", "-o", str(tmp_path / "out"), str(damaged), process=True)
+    assert proc.returncode == 2, proc.stderr
+    [record] = json.loads(proc.stdout)
+    assert record["status"] == "unreadable"
+    assert [f["code"] for f in record["findings"]][-1] == "E-FILE-CORRUPT"
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    assert damaged.read_bytes() == before
+    assert not list((tmp_path / "out").glob("*.xlsm"))

@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from perfeval_xlsx import __version__
 from perfeval_xlsx.check import CheckResult
+from perfeval_xlsx.errors import FileProblem
 from perfeval_xlsx.output.atomic import replacing
 from perfeval_xlsx.output.form_sheet import FormSheet, PageInfo, mark_form
 from perfeval_xlsx.output.looks import BORDER_COLOR, COMMENT_AUTHOR, Look
@@ -263,8 +264,26 @@ def write_with_openpyxl(result: CheckResult, source: Path, target: Path) -> Path
     with replacing(target) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _no_unsavable_numbers(wb)
-        wb.save(tmp)
+        _save(wb, tmp)
     return target
+
+
+def _save(wb, path: Path) -> None:
+    """`wb.save(path)`, with the archive closed however the save ends: openpyxl leaves it open
+    when a save fails, and its finaliser then prints a traceback long after (an .xlsm without
+    _rels/.rels fails so: its VBA parts are copied from the damaged package)."""
+    import datetime
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    try:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+            wb.properties.modified = datetime.datetime.now(tz=datetime.timezone.utc).replace(tzinfo=None)  # (as save does)
+            ExcelWriter(wb, archive).write_data()
+    except KeyError:  # a part the package must have is missing from the unit's file
+        raise FileProblem("E-FILE-CORRUPT", "文件缺少必需的组成部分，Excel 也无法正常打开，评分副本未能生成。"
+                                            "请在 Excel/WPS 中打开并重新保存后再提交。") from None
 
 
 def _no_unsavable_numbers(wb) -> None:
