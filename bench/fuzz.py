@@ -7,7 +7,8 @@
 Each file is run in a worker process through the CLI's own entry point (so start-up is paid once
 per worker, not per file), with a 10 s alarm per command and the peak resident memory of each
 command measured (Linux: /proc/self/clear_refs resets the peak). Counted per command: exit codes,
-tracebacks (or any English Python error text) on stdout/stderr, timeouts, runs over 600 MB,
+tracebacks (or any English Python error text) on stdout/stderr — finalisers' included, the
+garbage collected after each command — internal errors (exit code 3, E-INTERNAL), timeouts, runs over 600 MB,
 `--json` output that strict JSON parsers reject (NaN, Infinity), and inputs whose bytes changed.
 A worker that dies (a crash, the memory cap) is counted and replaced.
 """
@@ -291,6 +292,7 @@ class _Alarm(BaseException):  # not Exception: no catch-all of the program may s
 
 def _run_cli(args: list[str]) -> tuple[int, str, str]:
     import contextlib
+    import gc
     import traceback
 
     from perfeval_xlsx import cli
@@ -310,6 +312,9 @@ def _run_cli(args: list[str]) -> tuple[int, str, str]:
             except BaseException:  # noqa: BLE001
                 traceback.print_exc(file=err)
                 code = 1
+            # what is left unclosed prints its finaliser's traceback when collected, long after
+            # the command: collected now, it is printed (to `err`) and counted against the command
+            gc.collect()
     finally:
         sys.argv = saved
     return code, out.getvalue(), err.getvalue()
@@ -474,6 +479,7 @@ def report(runs: list[Run]) -> dict:
         "commands run": len(runs),
         "exit codes": dict(sorted(Counter(str(r.exit_code) for r in runs).items())),
         "tracebacks": sum(r.traceback for r in runs),
+        "internal errors (exit 3)": sum(r.exit_code == 3 for r in runs),
         "timeouts (>10 s)": sum(r.timeout or r.seconds > TIME_LIMIT for r in runs),
         "over 600 MB": sum(r.peak_mb > MEMORY_LIMIT_MB for r in runs),
         "worker crashes": sum(r.crashed for r in runs),
@@ -487,7 +493,7 @@ def report(runs: list[Run]) -> dict:
 
 
 def failures(runs: list[Run]) -> list[Run]:
-    return [r for r in runs if r.traceback or r.timeout or r.seconds > TIME_LIMIT or r.peak_mb > MEMORY_LIMIT_MB or r.crashed
+    return [r for r in runs if r.traceback or r.exit_code == 3 or r.timeout or r.seconds > TIME_LIMIT or r.peak_mb > MEMORY_LIMIT_MB or r.crashed
             or not r.strict_json or r.input_changed]
 
 

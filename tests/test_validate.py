@@ -362,3 +362,10 @@ def test_point14_plain_values_for_json():
     assert plain({"a": float("nan"), "b": [np.float64("inf"), np.int64(3), 2.5], "c": (None, "x")}) == \
         {"a": None, "b": [None, 3, 2.5], "c": [None, "x"]}
     assert dumps({"total": math.nan, "名称": "表"}) == '{"total": null, "名称": "表"}'
+
+
+def test_a_400_digit_target_is_named_at_its_cell_not_an_internal_error(tmp_path):
+    # a damaged cost target (the cell as text: too long for any number) against the bare actual 2
+    # used to reach a unit guess dividing by infinity (E-INTERNAL)
+    for value in ("9" * 400, "≤" + "9" * 400 + "万元"):
+        assert _found(_check(tmp_path, {"E19": value})) == [("E-TARGET-INVALID", "E19")]

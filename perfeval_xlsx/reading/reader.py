@@ -254,13 +254,21 @@ def _clip_huge_merges(path: Path):
 
 def open_workbook(path: Path, keep_vba: bool = False):
     """Load a workbook that passed `inspect_file`; problems become FileProblem."""
-    import openpyxl
+    from openpyxl.reader.excel import ExcelReader
 
     try:
         source = _clip_huge_merges(path) or path
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(source, data_only=False, keep_links=False, keep_vba=keep_vba)
+        # (load_workbook's own two steps: a read that fails leaves the reader's archives open,
+        # and the VBA copy's finaliser would print a traceback later; they are closed here)
+        reader = ExcelReader(source, read_only=False, keep_vba=keep_vba, data_only=False, keep_links=False)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                reader.read()
+        except BaseException:
+            _close_archives(reader)
+            raise
+        return reader.wb
     except FileProblem:
         raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is a damaged file to the user
@@ -268,6 +276,15 @@ def open_workbook(path: Path, keep_vba: bool = False):
         if "Entities" in name or "DTD" in name or "Forbidden" in name:
             raise FileProblem("E-FILE-UNSAFE", "文件含有 XML 实体声明，已拒绝读取。请在 Excel/WPS 中另存为新的 .xlsx 后再提交。") from None
         raise FileProblem("E-FILE-CORRUPT", f"文件内容无法解析（{name}），可能已损坏。请在 Excel/WPS 中打开并重新保存为 .xlsx 后再提交。") from None
+
+
+def _close_archives(reader) -> None:
+    for archive in (getattr(getattr(reader, "wb", None), "vba_archive", None), getattr(reader, "archive", None)):
+        if archive is not None:
+            try:
+                archive.close()
+            except Exception:  # noqa: BLE001 - half-written: nothing more to do with it
+                pass
 
 
 #: the form reader's view of a sheet choose_sheet has just looked at, taken once by read_sheet

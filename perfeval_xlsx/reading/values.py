@@ -495,7 +495,7 @@ def _quantity(body: str, words: Words, parsed: Parsed) -> bool:
             if (cm and chinese_number(cm.group("num")) is not None and not body.startswith("万")
                     and len(cm.group("rest")) <= 2):
                 number, rest = float(chinese_number(cm.group("num"))), cm.group("rest")
-    if number is None:
+    if number is None or not math.isfinite(number):  # (400 digits: no spreadsheet holds it, no number)
         return False
     approx_word, per_unit, rising = "", "", False
     if lead:
@@ -521,7 +521,7 @@ def _quantity(body: str, words: Words, parsed: Parsed) -> bool:
     rm = _RANGE_RE.match(rest)  # a range: 90%-95%, 3-5个, 3至5个, 90%~95%
     if rm:
         second = float(rm.group("num").replace(",", ""))
-        if second > number and (not rm.group("u1") or rm.group("rest") in ("", rm.group("u1"))):
+        if math.isfinite(second) and second > number and (not rm.group("u1") or rm.group("rest") in ("", rm.group("u1"))):
             high, rest = second, rm.group("rest") or rm.group("u1")
     approx_note = None
     if rest.startswith(("余", "多")):
