@@ -187,7 +187,7 @@ class XmlFormSheet(FormSheet):
         v_re = re.compile(rb"<" + p + rb"v>(.*?)</" + p + rb"v>", re.S)
         masters: dict[str, tuple[str, str]] = {}  # shared index → (formula text, master address)
         pending: list[tuple[int, int, dict[str, str], str]] = []
-        formulas = sorted((key, cell) for key, cell in self.grid.cells.items() if cell.formula is not None or cell.missing_cache)
+        formulas = sorted((key, cell) for key, cell in self.grid.cells.items() if cell.is_formula)
         for (r, c), grid_cell in formulas:  # (in reading order: a shared formula's master comes first)
             row = self._row(r)
             cell = row.cells.get(c) if row is not None else None
@@ -197,8 +197,8 @@ class XmlFormSheet(FormSheet):
             fm = f_re.search(raw)
             if fm is None:
                 continue
-            f_attrs = _attrs(fm.group(1)) if fm else {}
-            formula = xml_unescape((fm.group(2) or b"").decode("utf-8")) if fm else ""
+            f_attrs = _attrs(fm.group(1))
+            formula = xml_unescape((fm.group(2) or b"").decode("utf-8"))
             address = f"{get_column_letter(c)}{r}"
             if "DISPIMG(" in formula.upper():
                 continue  # a WPS picture in a cell: the formula is the picture, kept as it is
